@@ -1,0 +1,56 @@
+"""Everything kept per user in the table: features, pending examples and input positions, one value."""
+
+from __future__ import annotations
+
+import orjson
+
+from features.user_state import UserState
+from online_models.labels import PendingExamples
+
+
+class UserRecord:
+    """One user's state as stored under the user's key.
+
+    ``positions`` holds, per input source, the position (Kafka offset) of the
+    last event folded in. State reaches the changelog before offsets are
+    committed, so after a restart the worker may be handed events the state
+    already holds; :meth:`advance` recognises them.
+
+    >>> record = UserRecord()
+    >>> record.pending.add(1, [0.5])
+    >>> record.advance(0, 41), record.advance(0, 41), record.advance(1, 7)
+    (True, False, True)
+    >>> again = UserRecord.from_bytes(record.to_bytes())
+    >>> again.pending.items, again.positions
+    ([[1, [0.5]]], [41, 7])
+    """
+
+    __slots__ = ("state", "pending", "positions")
+
+    def __init__(
+        self,
+        state: UserState | None = None,
+        pending: PendingExamples | None = None,
+        positions: list[int] | None = None,
+    ) -> None:
+        self.state = state if state is not None else UserState()
+        self.pending = pending if pending is not None else PendingExamples()
+        self.positions = positions if positions is not None else []
+
+    def advance(self, source: int, position: int) -> bool:
+        """Record that the event at ``position`` of ``source`` is folded in; False if it already was."""
+        positions = self.positions
+        while len(positions) <= source:
+            positions.append(-1)
+        if position <= positions[source]:
+            return False
+        positions[source] = position
+        return True
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps([self.state.to_fields(), self.pending.items, self.pending.dropped, self.positions])
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> UserRecord:
+        state, items, dropped, positions = orjson.loads(raw)
+        return cls(UserState.from_fields(state), PendingExamples(items, dropped), positions)

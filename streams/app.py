@@ -1,0 +1,142 @@
+"""The Faust app: input topics, the user table, the scoring agent and the web views.
+
+:func:`create_app` builds everything from a :class:`Settings`; nothing is
+configured at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import faust
+from faust.types import ConsumerT
+
+from online_models.pipeline import ScoringPipeline
+from online_models.propensity import PropensityModel
+from streams.processor import EventProcessor
+from streams.publisher import Publisher
+from streams.settings import Settings
+from streams.state import PartitionedStore, RecordCache
+
+log = logging.getLogger(__name__)
+
+USER_TABLE = "users"
+
+
+class FlushBeforeCommit(faust.Sensor):
+    """Writes the record cache to the changelog just before Faust commits offsets."""
+
+    def __init__(self, cache_holder: "Worker", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._holder = cache_holder
+
+    def on_commit_initiated(self, consumer: ConsumerT) -> Any:
+        processor = self._holder.processor
+        if processor is not None:
+            processor.cache.flush()
+        return None
+
+
+class Worker:
+    """The scorer's Faust app and the objects its agent works with."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = faust.App(
+            settings.app_id,
+            broker=[f"kafka://{host}" for host in settings.broker.split(",")],
+            store="rocksdb://" if settings.store == "rocksdb" else "memory://",
+            datadir=settings.data_dir,
+            topic_partitions=settings.partitions,
+            topic_replication_factor=settings.replication_factor,
+            topic_disable_leader=True,
+            web_port=settings.web_port,
+            web_bind=settings.web_host,
+            web_host=settings.web_host,
+            broker_session_timeout=settings.session_timeout_s,
+            broker_heartbeat_interval=settings.heartbeat_interval_s,
+            broker_commit_interval=settings.commit_interval_s,
+            consumer_auto_offset_reset="earliest",
+        )
+        self.users = self.app.Table(
+            USER_TABLE,
+            partitions=settings.partitions,
+            key_type=bytes,
+            value_type=bytes,
+            schema=faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"),
+        )
+        self.inputs = self.app.topic(
+            *settings.input_topics,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=settings.partitions,
+        )
+        self.publisher = Publisher(settings)
+        self.model = PropensityModel(settings.model, lineage=f"{settings.model}-{uuid.uuid4().hex[:8]}")
+        self.pipeline = ScoringPipeline(self.model, window_s=settings.conversion_window_s)
+        self.processor: EventProcessor | None = None
+        self.app.sensors.add(FlushBeforeCommit(self))
+        self.app.on_partitions_revoked.connect(self._on_partitions_revoked)
+        self.app.on_before_shutdown.connect(self._on_before_shutdown)
+        self.app.agent(self.inputs, name="score_events")(self.score_events)
+
+        @self.app.page("/health")
+        async def health(web: Any, request: Any) -> Any:
+            return web.json(self.health())
+
+    def _ensure_processor(self) -> EventProcessor:
+        if self.processor is None:
+            changelog = self.users.changelog_topic.get_topic_name()
+            cache = RecordCache(
+                PartitionedStore(self.users.data),
+                lambda partition, key, value: self.publisher.produce(changelog, key, value, partition),
+                self.publisher.flush,
+            )
+            self.processor = EventProcessor(self.settings, self.pipeline, cache, self.publisher)
+        return self.processor
+
+    async def score_events(self, stream: faust.StreamT) -> None:
+        processor = self._ensure_processor()
+        process = processor.process
+        poll = self.publisher.poll
+        async for event in stream.events():
+            message = event.message
+            process(message.topic, message.partition, message.offset, message.key, message.value)
+            poll()
+
+    async def _on_partitions_revoked(self, app: faust.App, revoked: Any, **kwargs: Any) -> None:
+        if self.processor is not None:
+            self.processor.cache.flush()
+            self.processor.forget({tp.partition for tp in revoked})
+
+    async def _on_before_shutdown(self, app: faust.App, **kwargs: Any) -> None:
+        if self.processor is not None:
+            self.processor.cache.flush()
+            log.info("stopping: %s", self.health())
+
+    def health(self) -> dict[str, Any]:
+        processor = self.processor
+        assignment = self.app.consumer.assignment()
+        return {
+                "status": "ok",
+                "assigned_partitions": sorted(f"{tp.topic}:{tp.partition}" for tp in assignment),
+                "consumed": dict(processor.consumed) if processor else {},
+                "scored": processor.scored if processor else 0,
+                "replayed": processor.replayed if processor else 0,
+                "rejected": dict(processor.rejected) if processor else {},
+                "model": self.model.name,
+                "model_version": self.model.version,
+            }
+
+
+def run_worker(settings: Settings) -> None:
+    """Create missing topics, then run the Faust worker until it is stopped."""
+    from streams.topics import create_topics
+
+    create_topics(settings)
+    worker = Worker(settings)
+    faust.Worker(worker.app, loglevel=settings.log_level, quiet=True).execute_from_commandline()

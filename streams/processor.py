@@ -1,0 +1,157 @@
+"""From one Kafka message to state, score and output: the synchronous heart of the worker.
+
+The Faust agent and the plain benchmark loop both call
+:meth:`EventProcessor.process` once per message; nothing here awaits.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+
+import orjson
+
+from events.decode import InvalidEvent, decode_click, decode_purchase
+from events.schema import ClickEvent, PurchaseEvent
+from online_models.labels import ExpiryQueue
+from online_models.pipeline import Score, ScoringPipeline
+from streams.publisher import Publisher
+from streams.settings import Settings
+from streams.state import RecordCache
+
+
+def score_payload(score: Score, scored_at_ms: int) -> bytes:
+    """The JSON value published on the propensity topic."""
+    return orjson.dumps(
+        {
+            "user_id": score.user_id,
+            "score": score.score,
+            "model": score.model,
+            "model_version": score.model_version,
+            "event_id": score.event_id,
+            "event_ts": score.event_ts,
+            "scored_at": scored_at_ms,
+        }
+    )
+
+
+class EventProcessor:
+    """Decode, check the key, update the user's record, score, publish or dead-letter."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        pipeline: ScoringPipeline,
+        cache: RecordCache,
+        publisher: Publisher,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.pipeline = pipeline
+        self.cache = cache
+        self.publisher = publisher
+        self.clock = clock
+        self._decoders: dict[str, Callable[[bytes], ClickEvent | PurchaseEvent]] = {
+            settings.topic_clickstream: decode_click,
+            settings.topic_purchases: decode_purchase,
+        }
+        self._scores_topic = settings.topic_scores_propensity
+        self._dlq_topic = settings.topic_dlq
+        self.consumed: Counter[str] = Counter()
+        self.rejected: Counter[str] = Counter()
+        self.scored = 0
+        self.replayed = 0
+        self._sources = {topic: index for index, topic in enumerate(self._decoders)}
+        # Event time per partition: the latest event seen. Label windows close by it.
+        self._stream_time: dict[int, int] = {}
+        self.expiries = ExpiryQueue()
+
+    def process(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None) -> None:
+        self.consumed[topic] += 1
+        try:
+            event = self._decode(topic, key, value)
+        except InvalidEvent as exc:
+            self.dead_letter(topic, partition, offset, key, value, exc.reason, str(exc))
+            return
+        user_key: bytes = key  # type: ignore[assignment]  # _decode checked it equals the user id
+        stored = self.cache.get(partition, user_key)
+        if stored is not None and not stored.advance(self._sources[topic], offset):
+            # Already folded in before a restart or rebalance: state is flushed
+            # before offsets are committed, so the tail after the last commit comes again.
+            self.replayed += 1
+            return
+        try:
+            record, score = self.pipeline.handle(stored, event)
+            if record is not stored:
+                record.advance(self._sources[topic], offset)
+        except Exception as exc:  # noqa: BLE001 - one bad event must not stop the partition
+            self.dead_letter(topic, partition, offset, key, value, "processing_error", repr(exc))
+            return
+        self.cache.put(partition, user_key, record)
+        if event.ts > self._stream_time.get(partition, 0):
+            self._stream_time[partition] = event.ts
+            self._expire_due(partition, event.ts)
+        if score is not None:
+            if len(record.pending) == 1:
+                self.expiries.push(partition, self.pipeline.next_due(record), user_key)  # type: ignore[arg-type]
+            self.publisher.produce(
+                self._scores_topic, user_key, score_payload(score, int(self.clock() * 1000))
+            )
+            self.scored += 1
+
+    def forget(self, partitions: set[int]) -> None:
+        """Drop in-memory bookkeeping of partitions this worker no longer owns."""
+        self.expiries.forget(partitions)
+        for partition in partitions:
+            self._stream_time.pop(partition, None)
+
+    def _expire_due(self, partition: int, now_ts: int) -> None:
+        """Resolve, as negatives, pending examples whose window has passed in this partition."""
+        for key in self.expiries.pop_due(partition, now_ts):
+            record = self.cache.get(partition, key)
+            if record is None:
+                continue
+            due = self.pipeline.expire(record, now_ts)
+            self.cache.put(partition, key, record)
+            if due is not None:
+                self.expiries.push(partition, due, key)
+
+    def _decode(self, topic: str, key: bytes | None, value: bytes | None) -> ClickEvent | PurchaseEvent:
+        decoder = self._decoders.get(topic)
+        if decoder is None:
+            raise InvalidEvent("unknown_topic", f"no decoder for topic {topic!r}")
+        if value is None:
+            raise InvalidEvent("missing_value", "message has no value")
+        event = decoder(value)
+        # State is partitioned by the key: a key other than the user id would put
+        # this user's events on partitions whose state does not hold them.
+        if key is None:
+            raise InvalidEvent("missing_key", "message key must be the user_id")
+        if key != event.user_id.encode():
+            raise InvalidEvent("key_mismatch", "message key differs from the value's user_id")
+        return event
+
+    def dead_letter(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+        reason: str,
+        error: str,
+    ) -> None:
+        """Send the original message, untouched, to the dead-letter topic with why it failed."""
+        self.rejected[reason] += 1
+        self.publisher.produce(
+            self._dlq_topic,
+            key,
+            value,
+            headers=[
+                ("scorer.source.topic", topic.encode()),
+                ("scorer.source.partition", str(partition).encode()),
+                ("scorer.source.offset", str(offset).encode()),
+                ("scorer.reason", reason.encode()),
+                ("scorer.error", error[:1000].encode()),
+            ],
+        )

@@ -1,0 +1,111 @@
+"""One frozen settings object, read once at the entry point.
+
+Every field ``name`` is read from the environment variable ``SCORER_<NAME>``
+(the name upper-cased), and the command line may override some of them. The
+README's settings table is generated from :data:`Settings` fields and a test
+keeps it in step.
+
+>>> s = Settings.from_env({"SCORER_PARTITIONS": "4", "SCORER_BROKER": "kafka:9092"})
+>>> s.partitions, s.broker, s.web_port
+(4, 'kafka:9092', 6066)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ENV_PREFIX = "SCORER_"
+
+
+def _setting(default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"doc": doc})
+
+
+class SettingsError(ValueError):
+    """A setting has a value the scorer cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable about the scorer."""
+
+    broker: str = _setting("127.0.0.1:9092", "Kafka bootstrap servers, HOST:PORT[,HOST:PORT...].")
+    partitions: int = _setting(8, "Partitions of every user-keyed topic (inputs, outputs, consent, DLQ).")
+    replication_factor: int = _setting(1, "Replication factor of the topics the scorer creates.")
+    app_id: str = _setting("scorer", "Faust app id: the consumer group and the prefix of internal topics.")
+    web_host: str = _setting("127.0.0.1", "Address the worker's HTTP server binds to.")
+    web_port: int = _setting(6066, "The worker's HTTP port (/health, and later /metrics, /users).")
+    data_dir: str = _setting(".scorer-data", "Directory for local state (RocksDB tables, logs).")
+    store: str = _setting("rocksdb", "Table store: `rocksdb` (on disk, via rocksdict) or `memory`.")
+    topic_clickstream: str = _setting("clickstream", "Input topic of click events.")
+    topic_purchases: str = _setting("purchases", "Input topic of purchase events.")
+    topic_consent: str = _setting("consent", "Input topic of consent and erasure requests (compacted).")
+    topic_scores_propensity: str = _setting("scores.propensity", "Output topic of propensity scores.")
+    topic_scores_recommendations: str = _setting(
+        "scores.recommendations", "Output topic of recommendation lists."
+    )
+    topic_dlq: str = _setting("scorer.dlq", "Dead-letter topic for rejected input.")
+    model: str = _setting("logreg", "Propensity model, by registry name: `logreg`, `hat` or `arf`.")
+    conversion_window_s: float = _setting(1800.0, "A purchase within this many seconds of a click labels it positive.")
+    session_timeout_s: float = _setting(
+        10.0, "Kafka consumer session timeout. The embedded broker forms a group in about half of it."
+    )
+    heartbeat_interval_s: float = _setting(1.0, "Kafka consumer heartbeat interval.")
+    commit_interval_s: float = _setting(
+        1.0, "How often offsets are committed; changed user state reaches the changelog at most this often."
+    )
+    log_level: str = _setting("info", "Worker log level.")
+
+    def __post_init__(self) -> None:
+        if self.partitions < 1:
+            raise SettingsError("SCORER_PARTITIONS must be at least 1")
+        if self.store not in ("rocksdb", "memory"):
+            raise SettingsError("SCORER_STORE must be `rocksdb` or `memory`")
+        if not 0 < self.web_port < 65536:
+            raise SettingsError("SCORER_WEB_PORT must be a TCP port")
+        if self.conversion_window_s <= 0:
+            raise SettingsError("SCORER_CONVERSION_WINDOW_S must be positive")
+
+    @staticmethod
+    def env_name(name: str) -> str:
+        return ENV_PREFIX + name.upper()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``SCORER_*`` variables, then ``overrides`` that are not None."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(cls.env_name(f.name))
+            if raw is not None:
+                values[f.name] = _convert(f.name, type(f.default), raw)
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def input_topics(self) -> tuple[str, str]:
+        return (self.topic_clickstream, self.topic_purchases)
+
+
+def _convert(name: str, kind: type, raw: str) -> Any:
+    try:
+        return kind(raw)
+    except ValueError:
+        raise SettingsError(
+            f"{Settings.env_name(name)}={raw!r} is not a valid {kind.__name__}"
+        ) from None
+
+
+def settings_table() -> str:
+    """The settings as a Markdown table, for the README."""
+    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for f in dataclasses.fields(Settings):
+        rows.append(f"| `{Settings.env_name(f.name)}` | `{f.default}` | {f.metadata['doc']} |")
+    return "\n".join(rows)

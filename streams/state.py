@@ -1,0 +1,114 @@
+"""Per-user records in a changelog-backed Faust table, with a write-back cache.
+
+Writing a Faust table key on every event caps a worker near 3,700 events/s:
+each write is a changelog send through Faust's producer. Like Kafka Streams'
+record cache, :class:`RecordCache` keeps the records changed since the last
+commit and writes each changed key once, to the table's local store and to
+its changelog (through librdkafka), just before offsets are committed. A
+crash loses nothing that was committed: uncommitted input is consumed again.
+
+The table itself stays a plain Faust table, so Faust still creates its
+changelog topic, restores the local store from it when a worker restarts or
+takes over partitions, and keeps standbys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from online_models.record import UserRecord
+
+
+class PartitionedStore:
+    """Read and write a Faust table's local store by partition, outside event context.
+
+    Faust's stores pick the partition from the current event, which does not
+    exist at commit time, so this reaches the per-partition storage directly.
+    It depends on faust-streaming internals (pinned in pyproject.toml) and is
+    covered by the restart test on a real broker.
+    """
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self._rocksdb = hasattr(store, "_db_for_partition")
+
+    def get(self, partition: int, key: bytes) -> bytes | None:
+        if self._rocksdb:
+            return self._store._db_for_partition(partition).get(key)  # type: ignore[no-any-return]
+        return self._store.data.get(key)  # type: ignore[no-any-return]
+
+    def put(self, partition: int, key: bytes, value: bytes) -> None:
+        if self._rocksdb:
+            self._store._db_for_partition(partition).put(key, value)
+            self._store._key_index[key] = partition
+        else:
+            self._store.data[key] = value
+            self._store._key_partition[key] = partition
+
+
+class RecordCache:
+    """Changed user records since the last flush, by partition."""
+
+    def __init__(
+        self,
+        store: PartitionedStore,
+        write_changelog: Callable[[int, bytes, bytes], None],
+        sync: Callable[[], None],
+    ) -> None:
+        self._store = store
+        self._write_changelog = write_changelog
+        self._sync = sync
+        self._dirty: dict[int, dict[bytes, UserRecord]] = {}
+
+    def get(self, partition: int, key: bytes) -> UserRecord | None:
+        dirty = self._dirty.get(partition)
+        if dirty is not None:
+            record = dirty.get(key)
+            if record is not None:
+                return record
+        raw = self._store.get(partition, key)
+        return UserRecord.from_bytes(raw) if raw is not None else None
+
+    def put(self, partition: int, key: bytes, record: UserRecord) -> None:
+        dirty = self._dirty.get(partition)
+        if dirty is None:
+            dirty = self._dirty[partition] = {}
+        dirty[key] = record
+
+    @property
+    def pending_keys(self) -> int:
+        return sum(len(keys) for keys in self._dirty.values())
+
+    def flush(self, partitions: Iterable[int] | None = None) -> int:
+        """Write changed records to store and changelog, wait for the broker; returns keys written.
+
+        The last record of each partition goes out alone, after the others are
+        acknowledged. The embedded broker (Tansu 0.6) reports a partition's high
+        watermark as the base offset of its last record batch plus one, so a
+        changelog ending in a multi-record batch would look shorter than it is
+        and a restarting worker would stop restoring early. Ending each flush
+        with single-record batches keeps the watermark right; on Kafka it costs
+        one extra round trip per commit.
+        """
+        chosen = list(self._dirty) if partitions is None else [p for p in partitions if p in self._dirty]
+        tails: list[tuple[int, bytes, bytes]] = []
+        written = 0
+        for partition in chosen:
+            records = self._dirty.pop(partition)
+            written += len(records)
+            last = len(records) - 1
+            for index, (key, record) in enumerate(records.items()):
+                value = record.to_bytes()
+                self._store.put(partition, key, value)
+                if index == last:
+                    tails.append((partition, key, value))
+                else:
+                    self._write_changelog(partition, key, value)
+        if tails:
+            self._sync()
+            for partition, key, value in tails:
+                self._write_changelog(partition, key, value)
+        # Offsets may be committed only once the changelog holds these records.
+        self._sync()
+        return written

@@ -1,0 +1,108 @@
+"""Integration fixtures: a real embedded broker, started by the tests themselves."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, Producer
+
+from streams.broker import EmbeddedBroker, free_port
+from streams.settings import Settings
+from streams.supervise import start_worker, stop_process, wait_until_assigned
+from streams.topics import create_topics
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    log = tmp_path_factory.mktemp("broker") / "broker.log"
+    with EmbeddedBroker(free_port(), log_path=log) as embedded:
+        yield embedded
+
+
+@pytest.fixture
+def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
+    """Fresh topic and group names per test, so tests never see each other's data."""
+    tag = uuid.uuid4().hex[:8]
+    return Settings(
+        broker=broker.bootstrap,
+        partitions=4,
+        app_id=f"scorer-{tag}",
+        web_port=free_port(),
+        data_dir=str(tmp_path / "data"),
+        store="memory",
+        topic_clickstream=f"clickstream-{tag}",
+        topic_purchases=f"purchases-{tag}",
+        topic_consent=f"consent-{tag}",
+        topic_scores_propensity=f"scores.propensity-{tag}",
+        topic_scores_recommendations=f"scores.recommendations-{tag}",
+        topic_dlq=f"scorer.dlq-{tag}",
+        # The embedded broker forms a group in about half the session timeout.
+        session_timeout_s=6.0,
+        heartbeat_interval_s=1.0,
+        commit_interval_s=0.5,
+    )
+
+
+class RunningWorker:
+    def __init__(self, settings: Settings, log: Path) -> None:
+        self.settings = settings
+        self.log = log
+        self.process = start_worker(settings, log)
+        try:
+            wait_until_assigned(settings, self.process, timeout_s=90)
+        except Exception:
+            self.stop()
+            raise
+
+    def stop(self) -> int:
+        return stop_process(self.process)
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture
+def start_worker_for(tmp_path: Path):
+    started: list[RunningWorker] = []
+
+    def start(settings: Settings) -> RunningWorker:
+        create_topics(settings)
+        worker = RunningWorker(settings, tmp_path / f"worker-{len(started)}.log")
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def producer(settings: Settings) -> Producer:
+    return Producer({"bootstrap.servers": settings.broker, "linger.ms": 5})
+
+
+def consume(settings: Settings, topic: str, expected: int, timeout_s: float = 60.0) -> list:
+    """Read ``topic`` from the start until ``expected`` messages arrived or time ran out."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.broker,
+            "group.id": f"check-{uuid.uuid4().hex[:8]}",
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 6000,
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    messages = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(messages) < expected and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is not None and not message.error():
+                messages.append(message)
+    finally:
+        consumer.close()
+    return messages

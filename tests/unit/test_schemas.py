@@ -1,0 +1,42 @@
+"""The published JSON Schemas and the Python decoder describe the same contract."""
+
+import json
+from pathlib import Path
+
+import jsonschema
+import orjson
+import pytest
+
+from events import CLICK_TYPES, InvalidEvent, decode_click, decode_purchase
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "events" / "schemas"
+VALID_CLICK = {"event_id": "e1", "user_id": "u1", "ts": 1_700_000_000_000, "type": "add_to_cart", "price": 3.0}
+VALID_PURCHASE = {"event_id": "p1", "user_id": "u1", "ts": "2023-11-14T22:13:20Z", "order_id": "o", "items": [{"item_id": "i", "price": 1}]}
+
+
+def schema(name: str) -> dict:
+    return json.loads((SCHEMAS / f"{name}.schema.json").read_text())
+
+
+def test_click_type_enum_matches_the_decoder():
+    assert schema("click")["properties"]["type"]["enum"] == list(CLICK_TYPES)
+
+
+@pytest.mark.parametrize(("name", "decode", "valid"), [("click", decode_click, VALID_CLICK), ("purchase", decode_purchase, VALID_PURCHASE)])
+def test_schema_and_decoder_agree_on_required_fields(name, decode, valid):
+    jsonschema.validate(valid, schema(name))
+    decode(orjson.dumps(valid))
+    for field in schema(name)["required"]:
+        broken = {k: v for k, v in valid.items() if k != field}
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(broken, schema(name))
+        with pytest.raises(InvalidEvent):
+            decode(orjson.dumps(broken))
+
+
+def test_score_schema_accepts_what_the_worker_publishes():
+    from online_models.pipeline import Score
+    from streams.processor import score_payload
+
+    payload = score_payload(Score("u1", 0.25, "logreg", "logreg-abc.3", "e1", 1_700_000_000_000), 1_700_000_000_050)
+    jsonschema.validate(orjson.loads(payload), schema("propensity-score"))

@@ -1,0 +1,36 @@
+from pathlib import Path
+
+import pytest
+
+from streams.settings import Settings, SettingsError, settings_table
+from streams.supervise import settings_environment
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_environment_then_overrides():
+    s = Settings.from_env({"SCORER_PARTITIONS": "3", "SCORER_CONVERSION_WINDOW_S": "60"}, partitions=5, broker=None)
+    assert (s.partitions, s.conversion_window_s, s.broker) == (5, 60.0, "127.0.0.1:9092")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SCORER_PARTITIONS": "eight"}, "SCORER_PARTITIONS='eight' is not a valid int"),
+        ({"SCORER_PARTITIONS": "0"}, "at least 1"),
+        ({"SCORER_STORE": "redis"}, "SCORER_STORE"),
+        ({"SCORER_WEB_PORT": "70000"}, "SCORER_WEB_PORT"),
+    ],
+)
+def test_bad_values_get_clear_errors(env, message):
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
+
+
+def test_child_process_environment_reproduces_the_settings():
+    s = Settings(partitions=3, web_port=7000, conversion_window_s=12.5)
+    assert Settings.from_env(settings_environment(s)) == s
+
+
+def test_readme_settings_table_is_current():
+    assert settings_table() in README.read_text(), "regenerate with: python -c 'from streams.settings import settings_table; print(settings_table())'"
