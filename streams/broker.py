@@ -72,12 +72,18 @@ class EmbeddedBroker:
                 raise BrokerError(f"port {self.port} is already in use; pick another with --port")
         except OSError:
             pass
+        # A session of its own: Ctrl-C in the terminal reaches only the parent,
+        # which stops the broker last, after everything that talks to it.
         if self.log_path is None:
-            self._process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+            self._process = subprocess.Popen(
+                self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
+            )
         else:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.log_path, "ab") as log:
-                self._process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+                self._process = subprocess.Popen(
+                    self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
         try:
             wait_for_port(self.port)
         except BrokerError:

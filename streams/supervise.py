@@ -30,7 +30,12 @@ def start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "streams", "worker"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Its own session: the parent decides when it stops (see EmbeddedBroker.start).
+            start_new_session=True,
         )
 
 
