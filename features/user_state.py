@@ -146,6 +146,7 @@ class UserState:
         "price_n",
         "gap_s",
         "recent_ids",
+        "context",
     )
 
     def __init__(self) -> None:
@@ -174,6 +175,8 @@ class UserState:
         self.price_n = 0
         self.gap_s = 0.0
         self.recent_ids: list[int] = []
+        # item, category, brand and price of the latest click: what current_x() describes.
+        self.context: list = [None, None, None, None]
 
     # -- time -----------------------------------------------------------------
 
@@ -264,6 +267,8 @@ class UserState:
         return True
 
     def _update_click(self, event: ClickEvent, bounds: StateBounds) -> None:
+        if event.ts >= self.ref_ts:
+            self.context = [event.item_id, event.category, event.brand, event.price]
         kind = _COUNTED_BY_TYPE.get(event.type)
         if kind is not None:
             self._count(kind, event.ts)
@@ -319,11 +324,17 @@ class UserState:
 
     def to_x(self, event: ClickEvent | PurchaseEvent) -> dict[str, float]:
         """The feature vector for ``event``, which must already be folded in."""
-        ts = event.ts
-        item = getattr(event, "item_id", None)
-        category = getattr(event, "category", None)
-        brand = getattr(event, "brand", None)
-        price = getattr(event, "price", None)
+        if isinstance(event, PurchaseEvent):
+            return self._x(event.ts, None, None, None, None)
+        return self._x(event.ts, event.item_id, event.category, event.brand, event.price)
+
+    def current_x(self) -> dict[str, float]:
+        """The feature vector as of the user's latest event, in the context of their latest click."""
+        return self._x(self.ref_ts, *self.context)
+
+    def _x(
+        self, ts: int, item: str | None, category: str | None, brand: str | None, price: float | None
+    ) -> dict[str, float]:
         hour_sin, hour_cos = _cycle(ts % _DAY_MS, _DAY_MS)
         dow_sin, dow_cos = _cycle((ts // _DAY_MS + _EPOCH_DOW) % 7, 7)
         avg_price = self.price_sum / self.price_n if self.price_n else 0.0

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from events.schema import ClickEvent, PurchaseEvent
 from features.user_state import DEFAULT_BOUNDS, FEATURE_NAMES, StateBounds
+from online_models.labels import as_float32
 from online_models.propensity import PropensityModel
 from online_models.record import UserRecord
 
@@ -66,9 +67,11 @@ class ScoringPipeline:
             self._learn(record.pending.resolve_purchase(event.ts, self.window_ms))
             return record, None
         self._learn(record.pending.expire(event.ts, self.window_ms))
-        x = record.state.to_x(event)
-        probability = self.model.predict(x)
-        record.pending.add(event.ts, list(x.values()), self.max_pending)
+        # Scored with exactly the (float32) values the pending example keeps.
+        values = as_float32(record.state.to_x(event).values())
+        probability = self.model.predict(dict(zip(FEATURE_NAMES, values)))
+        record.pending.add(event.ts, values, self.max_pending)
+        record.latest = [probability, self.model.version, event.event_id, event.ts]
         return record, Score(
             user_id=event.user_id,
             score=probability,

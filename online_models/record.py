@@ -21,21 +21,24 @@ class UserRecord:
     >>> record.advance(0, 41), record.advance(0, 41), record.advance(1, 7)
     (True, False, True)
     >>> again = UserRecord.from_bytes(record.to_bytes())
-    >>> again.pending.items, again.positions
-    ([[1, [0.5]]], [41, 7])
+    >>> again.pending.items == record.pending.items, again.positions
+    (True, [41, 7])
     """
 
-    __slots__ = ("state", "pending", "positions")
+    __slots__ = ("state", "pending", "positions", "latest")
 
     def __init__(
         self,
         state: UserState | None = None,
         pending: PendingExamples | None = None,
         positions: list[int] | None = None,
+        latest: list | None = None,
     ) -> None:
         self.state = state if state is not None else UserState()
         self.pending = pending if pending is not None else PendingExamples()
         self.positions = positions if positions is not None else []
+        # The latest propensity score: [score, model_version, event_id, event_ts].
+        self.latest = latest
 
     def advance(self, source: int, position: int) -> bool:
         """Record that the event at ``position`` of ``source`` is folded in; False if it already was."""
@@ -48,9 +51,25 @@ class UserRecord:
         return True
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps([self.state.to_fields(), self.pending.items, self.pending.dropped, self.positions])
+        return orjson.dumps(
+            [self.state.to_fields(), self.pending.items, self.pending.dropped, self.positions, self.latest]
+        )
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> UserRecord:
-        state, items, dropped, positions = orjson.loads(raw)
-        return cls(UserState.from_fields(state), PendingExamples(items, dropped), positions)
+        state, items, dropped, positions, latest = orjson.loads(raw)
+        return cls(UserState.from_fields(state), PendingExamples(items, dropped), positions, latest)
+
+    def describe(self, user_id: str) -> dict:
+        """What the scorer knows about the user: current features and latest score (for the HTTP view)."""
+        latest = None
+        if self.latest is not None:
+            score, version, event_id, event_ts = self.latest
+            latest = {"score": score, "model_version": version, "event_id": event_id, "event_ts": event_ts}
+        return {
+            "user_id": user_id,
+            "as_of": self.state.ref_ts,
+            "features": self.state.current_x(),
+            "propensity": latest,
+            "pending_examples": len(self.pending),
+        }

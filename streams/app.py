@@ -18,7 +18,7 @@ from online_models.propensity import PropensityModel
 from streams.processor import EventProcessor
 from streams.publisher import Publisher
 from streams.settings import Settings
-from streams.state import PartitionedStore, RecordCache
+from streams.state import PartitionedStore, RecordCache, partition_for
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,16 @@ class Worker:
         async def health(web: Any, request: Any) -> Any:
             return web.json(self.health())
 
+        # Faust's table routing forwards the request to the worker that owns the
+        # user's partition; that worker answers from its own state.
+        @self.app.page("/users/{user_id}")
+        @self.app.table_route(table=self.users, match_info="user_id")
+        async def user(web: Any, request: Any, user_id: str) -> Any:
+            found = self.describe_user(user_id)
+            if found is None:
+                return web.json({"error": "unknown user", "user_id": user_id}, status=404)
+            return web.json(found)
+
     def _ensure_processor(self) -> EventProcessor:
         if self.processor is None:
             changelog = self.users.changelog_topic.get_topic_name()
@@ -117,6 +127,13 @@ class Worker:
         if self.processor is not None:
             self.processor.cache.flush()
             log.info("stopping: %s", self.health())
+
+    def describe_user(self, user_id: str) -> dict[str, Any] | None:
+        if self.processor is None:
+            return None
+        key = user_id.encode()
+        record = self.processor.cache.get(partition_for(key, self.settings.partitions), key)
+        return record.describe(user_id) if record is not None else None
 
     def health(self) -> dict[str, Any]:
         processor = self.processor

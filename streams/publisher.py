@@ -25,6 +25,9 @@ class Publisher:
             {
                 "bootstrap.servers": settings.broker,
                 "linger.ms": 5,
+                # Kafka's Java client and Faust's table router hash keys with murmur2;
+                # librdkafka's default (CRC32) would send a user to another partition.
+                "partitioner": "murmur2_random",
                 "enable.idempotence": False,
                 "queue.buffering.max.messages": 1_000_000,
                 **config,

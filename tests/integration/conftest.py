@@ -81,7 +81,8 @@ def start_worker_for(tmp_path: Path):
 
 
 def producer(settings: Settings) -> Producer:
-    return Producer({"bootstrap.servers": settings.broker, "linger.ms": 5})
+    # murmur2, like Kafka's Java client: the partitioner the scorer documents for producers.
+    return Producer({"bootstrap.servers": settings.broker, "linger.ms": 5, "partitioner": "murmur2_random"})
 
 
 def consume(settings: Settings, topic: str, expected: int, timeout_s: float = 60.0) -> list:

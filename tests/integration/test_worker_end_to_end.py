@@ -45,3 +45,32 @@ def test_every_click_is_scored_under_its_users_key(settings, start_worker_for):
     assert dead.value() == b"not json at all"
     assert headers["scorer.reason"] == b"malformed_json"
     assert headers["scorer.source.topic"] == settings.topic_clickstream.encode()
+
+
+def test_user_view_shows_current_features_and_404_for_strangers(settings, start_worker_for):
+    import urllib.error
+    import urllib.request
+
+    start_worker_for(settings)
+    out = producer(settings)
+    view = {"user_id": "u1", "type": "product_view", "item_id": "i1", "category": "c1", "price": 10.0}
+    for minute in range(3):
+        out.produce(settings.topic_clickstream, key=b"u1", value=orjson.dumps({**view, "event_id": f"v{minute}", "ts": T0 + minute * 60_000}))
+    out.produce(settings.topic_clickstream, key=b"u1", value=orjson.dumps({**view, "type": "add_to_cart", "event_id": "a1", "ts": T0 + 3 * 60_000}))
+    out.flush(10)
+    assert len(consume(settings, settings.topic_scores_propensity, expected=4)) == 4
+
+    base = f"http://127.0.0.1:{settings.web_port}/users"
+    with urllib.request.urlopen(f"{base}/u1", timeout=10) as response:
+        doc = json.loads(response.read())
+    x = doc["features"]
+    assert (x["session_events"], x["session_views"], x["session_carts"]) == (4, 3, 1)
+    assert (x["cart_value"], x["cart_items"], x["item_views_by_user"], x["item_in_cart"]) == (10.0, 1, 3, 1)
+    assert (x["frequency_orders"], x["category_affinity"]) == (0, 1.0)
+    assert doc["propensity"]["event_id"] == "a1" and 0 <= doc["propensity"]["score"] <= 1
+
+    try:
+        urllib.request.urlopen(f"{base}/nobody", timeout=10)
+        raise AssertionError("expected 404")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 404

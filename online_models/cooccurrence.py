@@ -1,0 +1,146 @@
+"""Item-to-item co-occurrence within sessions: a streaming item-kNN in the spirit of SAR.
+
+When a session views item ``j`` after items ``i1, i2, ...`` (nearest first),
+each pair ``(i, j)`` at distance ``d`` gains ``w / d`` in the forward
+direction ``i -> j`` and ``backward_weight * w / d`` in the other, where ``w``
+is the event's forward-decay weight (:mod:`online_models.forward_decay`):
+pairs seen lately count more, and near neighbours in the session count more
+than far ones, like sequential rules. Only the ``window`` nearest distinct
+previous items pair with ``j``.
+
+Scores for a session context ``[(i, r_i)]`` are
+
+    score(j) = sum_i  r_i * c(i, j) / count(i) / max(count(j), 1) ** alpha
+
+that is the rate at which ``i`` is followed by ``j``, damped for items that are
+popular anyway (``alpha = 0`` is the plain conditional rate, ``alpha = 0.5``
+the asymmetric cosine of item-kNN).
+
+Memory is bounded: each item keeps its ``max_neighbours`` strongest
+neighbours (a row is cut back to that when it reaches twice as many),
+weights that decay to nothing are dropped, and at most ``max_items`` items are
+tracked (the least seen are forgotten). Measured with tracemalloc on the
+YooChoose sample, an item costs about 2.5 kB (one neighbour entry about 60
+bytes; rows there average 40 entries with the defaults).
+
+>>> co = CoOccurrence(half_life_s=86_400, max_neighbours=10)
+>>> for session in (["a", "b", "c"], ["a", "b"], ["d", "a", "b"]):
+...     for position, item in enumerate(session):
+...         co.learn(session[:position], item, ts=0)
+>>> top = co.scores([("a", 1.0)], alpha=0.0)
+>>> max(top, key=top.get)
+'b'
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Sequence
+
+from online_models.forward_decay import ForwardDecay
+
+#: A stored pair weight below this (after a rescale) is worth nothing and dropped.
+FORGET_BELOW = 1e-6
+
+
+class CoOccurrence:
+    """Decayed, distance-weighted, pruned item-to-item co-occurrence counts."""
+
+    __slots__ = ("decay", "max_neighbours", "window", "backward_weight", "max_items", "neighbours", "counts")
+
+    def __init__(
+        self,
+        half_life_s: float = 7 * 86_400.0,
+        max_neighbours: int = 100,
+        window: int = 5,
+        backward_weight: float = 0.5,
+        max_items: int = 500_000,
+    ) -> None:
+        self.decay = ForwardDecay(half_life_s)
+        self.max_neighbours = max_neighbours
+        self.window = window
+        self.backward_weight = backward_weight
+        self.max_items = max_items
+        self.neighbours: dict[str, dict[str, float]] = {}
+        self.counts: dict[str, float] = {}
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    def learn(self, history: Sequence[str], item: str, ts: int) -> None:
+        """Count ``item`` seen at ``ts`` after ``history`` (the session's earlier items, oldest first)."""
+        factor = self.decay.advance(ts)
+        if factor is not None:
+            self._rescale(factor)
+        weight = self.decay.weight(ts)
+        self.counts[item] = self.counts.get(item, 0.0) + weight
+        seen = {item}
+        distance = 0
+        for previous in reversed(history):
+            distance += 1
+            if previous in seen or previous not in self.counts:
+                continue
+            seen.add(previous)
+            pair = weight / distance
+            self._add(previous, item, pair)
+            if self.backward_weight:
+                self._add(item, previous, pair * self.backward_weight)
+            if len(seen) > self.window:
+                break
+        if len(self.counts) > self.max_items * 1.1:
+            self._forget_least_seen()
+
+    def scores(
+        self, context: Iterable[tuple[str, float]], alpha: float = 0.5, into: dict[str, float] | None = None
+    ) -> dict[str, float]:
+        """Scores of the neighbours of ``context`` items, each weighted by its context weight."""
+        scores: dict[str, float] = {} if into is None else into
+        counts = self.counts
+        scale = self.decay.scale()
+        for item, weight in context:
+            row = self.neighbours.get(item)
+            if not row:
+                continue
+            base = weight / counts[item]  # a row exists only for a counted item
+            for neighbour, pair in row.items():
+                seen = counts.get(neighbour)
+                if seen is None:
+                    continue  # forgotten
+                damp = seen * scale
+                damp = damp**alpha if damp > 1.0 else 1.0
+                scores[neighbour] = scores.get(neighbour, 0.0) + base * pair / damp
+        return scores
+
+    def row_sizes(self) -> list[int]:
+        """Number of neighbours held for each item (for bounds checks and memory figures)."""
+        return [len(row) for row in self.neighbours.values()]
+
+    def _add(self, source: str, target: str, pair: float) -> None:
+        row = self.neighbours.get(source)
+        if row is None:
+            row = self.neighbours[source] = {}
+        row[target] = row.get(target, 0.0) + pair
+        if len(row) >= 2 * self.max_neighbours:
+            # Cutting back only at twice the bound keeps the cost amortised O(1) per pair.
+            kept = heapq.nlargest(self.max_neighbours, row.items(), key=lambda kv: kv[1])
+            self.neighbours[source] = dict(kept)
+
+    def _rescale(self, factor: float) -> None:
+        for item in self.counts:
+            self.counts[item] *= factor
+        for source, row in list(self.neighbours.items()):
+            kept = {target: pair * factor for target, pair in row.items() if pair * factor >= FORGET_BELOW}
+            if kept:
+                self.neighbours[source] = kept
+            else:
+                del self.neighbours[source]
+        self._forget([item for item, count in self.counts.items() if count < FORGET_BELOW])
+
+    def _forget_least_seen(self) -> None:
+        ranked = sorted(self.counts, key=self.counts.__getitem__, reverse=True)
+        self._forget(ranked[self.max_items :])
+
+    def _forget(self, items: list[str]) -> None:
+        for item in items:
+            del self.counts[item]
+            self.neighbours.pop(item, None)
