@@ -136,8 +136,7 @@ class UserState:
         "session_carts",
         "sessions_total",
         "cart",
-        "item_views",
-        "item_weight",
+        "items",
         "category_weight",
         "brand_weight",
         "category_total",
@@ -165,8 +164,7 @@ class UserState:
         self.session_carts = 0
         self.sessions_total = 0
         self.cart: dict[str, list[float]] = {}  # item -> [quantity, unit price]
-        self.item_views: dict[str, int] = {}
-        self.item_weight: dict[str, float] = {}
+        self.items: dict[str, list[float]] = {}  # item -> [views, decayed weight]
         self.category_weight: dict[str, float] = {}
         self.brand_weight: dict[str, float] = {}
         self.category_total = 0.0
@@ -193,7 +191,9 @@ class UserState:
             for i, half_life in enumerate(_HALF_LIFE_OF_COUNTER):
                 counters[i] *= decay_factor(elapsed, half_life)
             factor = decay_factor(elapsed, bounds.affinity_half_life_s)
-            for weights in (self.item_weight, self.category_weight, self.brand_weight):
+            for line in self.items.values():
+                line[1] *= factor
+            for weights in (self.category_weight, self.brand_weight):
                 for key in weights:
                     weights[key] *= factor
             self.category_total *= factor
@@ -279,14 +279,13 @@ class UserState:
             if in_session:
                 self.session_views += 1
             if item is not None:
-                self.item_views[item] = self.item_views.get(item, 0) + 1
-                self.item_weight[item] = self.item_weight.get(item, 0.0) + self._weight(
-                    event.ts, bounds.affinity_half_life_s
-                )
-                if len(self.item_weight) > bounds.top_items:
-                    _evict_lightest(self.item_weight, bounds.top_items)
-                    for gone in self.item_views.keys() - self.item_weight.keys():
-                        del self.item_views[gone]
+                line = self.items.get(item)
+                if line is None:
+                    line = self.items[item] = [0, 0.0]
+                line[0] += 1
+                line[1] += self._weight(event.ts, bounds.affinity_half_life_s)
+                if len(self.items) > bounds.top_items:
+                    del self.items[min(self.items, key=lambda key: self.items[key][1])]
             if event.price is not None:
                 self.price_sum += event.price
                 self.price_n += 1
@@ -355,7 +354,7 @@ class UserState:
             sessions_total=float(self.sessions_total),
             cart_value=sum(quantity * unit for quantity, unit in self.cart.values()),
             cart_items=sum(quantity for quantity, _ in self.cart.values()),
-            item_views_by_user=float(self.item_views.get(item, 0)) if item is not None else 0.0,
+            item_views_by_user=float(self.items[item][0]) if item in self.items else 0.0,
             item_in_cart=1.0 if cart_line is not None else 0.0,
             category_affinity=(
                 self.category_weight.get(category, 0.0) / self.category_total

@@ -2,8 +2,8 @@
 
 Every scored click leaves a pending example holding exactly the features its
 score used. A purchase by the same user within the conversion window after
-it makes it positive; once the window has passed in event time without one,
-it is negative. Each example resolves exactly once.
+it makes it positive; without one it is negative. Either way it is learned
+once, when its window has passed in event time.
 
 Feature values are kept as float32, packed and base64-encoded, so a pending
 example costs about 4/3 x 4 bytes per feature in the stored record; the
@@ -12,9 +12,11 @@ pipeline scores with the same float32 values it stores.
 >>> pending = PendingExamples()
 >>> pending.add(1_000, [1.0, 2.0])
 >>> pending.add(2_000, [3.0, 4.0])
+>>> pending.convert(2_500, window_ms=1_000)
+1
 >>> pending.expire(2_500, window_ms=1_000)
 [([1.0, 2.0], False)]
->>> pending.resolve_purchase(2_500, window_ms=1_000)
+>>> pending.expire(3_001, window_ms=1_000)
 [([3.0, 4.0], True)]
 >>> len(pending)
 0
@@ -48,49 +50,51 @@ def _unpack(packed: str) -> list[float]:
 
 
 class PendingExamples:
-    """A user's scored clicks awaiting their label, oldest first, bounded."""
+    """A user's scored clicks awaiting their label, oldest first, bounded.
+
+    Each item is ``[ts, packed float32 values, converted]``. A purchase marks
+    the clicks in the window before it as converted; every example is learned
+    once, when its window closes, with the label it has then. Learning
+    positives at the purchase and negatives only when the window closes would
+    feed the model purchases half an hour ahead of non-purchases, and it would
+    over-predict whenever traffic grows; closing every window after the same
+    delay keeps the learned label mix equal to the real one.
+    """
 
     __slots__ = ("items", "dropped")
 
     def __init__(self, items: list[list] | None = None, dropped: int = 0) -> None:
-        self.items: list[list] = items if items is not None else []  # [ts, packed float32 values]
+        self.items: list[list] = items if items is not None else []
         self.dropped = dropped
 
     def __len__(self) -> int:
         return len(self.items)
 
-    def add(self, ts: int, values: list[float], limit: int = 32) -> None:
+    def add(self, ts: int, values: list[float], limit: int = 16) -> None:
         """Remember a scored click. Beyond ``limit`` the oldest is dropped unlabelled."""
-        self.items.append([ts, _pack(values)])
+        self.items.append([ts, _pack(values), 0])
         if len(self.items) > limit:
             del self.items[0]
             self.dropped += 1
 
+    def convert(self, purchase_ts: int, window_ms: int) -> int:
+        """Mark the clicks within the window before a purchase at ``purchase_ts``; returns how many."""
+        marked = 0
+        for item in self.items:
+            if 0 <= purchase_ts - item[0] <= window_ms and not item[2]:
+                item[2] = 1
+                marked += 1
+        return marked
+
     def expire(self, now_ts: int, window_ms: int) -> list[tuple[list[float], bool]]:
-        """Examples whose window closed before ``now_ts`` without a purchase: negatives."""
+        """Examples whose window closed before ``now_ts``, with their labels, oldest first."""
         cut = 0
         while cut < len(self.items) and now_ts - self.items[cut][0] > window_ms:
             cut += 1
         if not cut:
             return []
-        resolved = [(_unpack(packed), False) for _, packed in self.items[:cut]]
+        resolved = [(_unpack(packed), bool(converted)) for _, packed, converted in self.items[:cut]]
         del self.items[:cut]
-        return resolved
-
-    def resolve_purchase(self, purchase_ts: int, window_ms: int) -> list[tuple[list[float], bool]]:
-        """Label everything up to a purchase at ``purchase_ts``.
-
-        Clicks within the window before it are positives, older ones negatives;
-        clicks after it stay pending for a later purchase.
-        """
-        resolved: list[tuple[list[float], bool]] = []
-        keep: list[list] = []
-        for ts, packed in self.items:
-            if ts > purchase_ts:
-                keep.append([ts, packed])
-            else:
-                resolved.append((_unpack(packed), purchase_ts - ts <= window_ms))
-        self.items = keep
         return resolved
 
 

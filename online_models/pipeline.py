@@ -10,8 +10,11 @@ same code, so what is measured offline is what runs live.
 (True, 1)
 >>> record, score = pipeline.handle(record, PurchaseEvent("e2", "u1", 1_700_000_060_000, "o1",
 ...                                                         (PurchaseItem("i1", 5.0),)))
->>> score is None, len(record.pending), pipeline.model.learned
-(True, 0, 1)
+>>> score is None, record.pending.items[0][2], pipeline.model.learned
+(True, 1, 0)
+>>> _ = pipeline.expire(record, 1_700_000_000_000 + 1_800_001)
+>>> pipeline.model.learned
+1
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ class ScoringPipeline:
         model: PropensityModel,
         window_s: float = 1_800.0,
         bounds: StateBounds = DEFAULT_BOUNDS,
-        max_pending: int = 32,
+        max_pending: int = 16,
     ) -> None:
         self.model = model
         self.window_ms = int(window_s * 1000)
@@ -64,7 +67,7 @@ class ScoringPipeline:
         if not record.state.update(event, self.bounds):
             return record, None
         if isinstance(event, PurchaseEvent):
-            self._learn(record.pending.resolve_purchase(event.ts, self.window_ms))
+            record.pending.convert(event.ts, self.window_ms)
             return record, None
         self._learn(record.pending.expire(event.ts, self.window_ms))
         # Scored with exactly the (float32) values the pending example keeps.

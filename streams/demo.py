@@ -6,38 +6,16 @@ import threading
 import time
 from pathlib import Path
 
-import orjson
-from confluent_kafka import Consumer
 from rich.console import Console
-from rich.live import Live
-from rich.table import Table
 
 from events.synthetic import TrafficGenerator
 from streams.broker import EmbeddedBroker, free_port
 from streams.publisher import Publisher
 from streams.settings import Settings
+from streams.tail import ScoreBoard, tail
 from streams.supervise import start_worker, stop_process, wait_until_assigned
 from streams.topics import create_topics
 from streams.traffic import send_events
-
-
-def _render(latest: dict[str, dict], sent: int, received: int, started: float) -> Table:
-    elapsed = max(time.monotonic() - started, 1e-9)
-    table = Table(
-        title=f"scores.propensity  |  events sent {sent:,}  |  scores {received:,} ({received / elapsed:,.0f}/s)",
-        caption="Ctrl-C to stop",
-    )
-    for column in ("user", "score", "model_version", "event_id", "lag ms"):
-        table.add_column(column, justify="right" if column in ("score", "lag ms") else "left")
-    for doc in sorted(latest.values(), key=lambda d: d["score"], reverse=True)[:15]:
-        table.add_row(
-            doc["user_id"],
-            f"{doc['score']:.3f}",
-            doc["model_version"],
-            doc["event_id"],
-            f"{doc['_latency_ms']:.0f}",
-        )
-    return table
 
 
 def run_demo(
@@ -76,32 +54,9 @@ def _show_scores(console: Console, settings: Settings, duration: float | None, r
 
     producer = threading.Thread(target=produce, name="traffic", daemon=True)
     producer.start()
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.broker,
-            "group.id": f"scorer-demo-{time.time_ns()}",
-            "auto.offset.reset": "latest",
-            "session.timeout.ms": 6000,
-        }
-    )
-    consumer.subscribe([settings.topic_scores_propensity])
-    latest: dict[str, dict] = {}
-    received = 0
-    started = time.monotonic()
     try:
-        with Live(_render(latest, 0, 0, started), console=console, refresh_per_second=4) as live:
-            while duration is None or time.monotonic() - started < duration:
-                message = consumer.poll(0.25)
-                if message is not None and not message.error():
-                    doc = orjson.loads(message.value())
-                    doc["_latency_ms"] = time.time() * 1000 - doc["scored_at"] + 0.0
-                    latest[doc["user_id"]] = doc
-                    received += 1
-                live.update(_render(latest, sent[0], received, started))
-    except KeyboardInterrupt:
-        pass
+        board = tail(settings, ScoreBoard(), duration, header=lambda: f"events sent {sent[0]:,}  |  ", console=console)
     finally:
         stop.set()
         producer.join(timeout=10)
-        consumer.close()
-    console.print(f"sent {sent[0]:,} events, received {received:,} scores")
+    console.print(f"sent {sent[0]:,} events, received {board.received:,} scores")

@@ -14,7 +14,7 @@ import orjson
 
 from events.decode import InvalidEvent, decode_click, decode_purchase
 from events.schema import ClickEvent, PurchaseEvent
-from online_models.labels import ExpiryQueue
+from online_models.engine import ScoringEngine
 from online_models.pipeline import Score, ScoringPipeline
 from streams.publisher import Publisher
 from streams.settings import Settings
@@ -37,7 +37,7 @@ def score_payload(score: Score, scored_at_ms: int) -> bytes:
 
 
 class EventProcessor:
-    """Decode, check the key, update the user's record, score, publish or dead-letter."""
+    """Decode, check the key, run the scoring engine, publish or dead-letter."""
 
     def __init__(
         self,
@@ -49,22 +49,23 @@ class EventProcessor:
     ) -> None:
         self.pipeline = pipeline
         self.cache = cache
+        self.engine = ScoringEngine(pipeline, cache)
         self.publisher = publisher
         self.clock = clock
         self._decoders: dict[str, Callable[[bytes], ClickEvent | PurchaseEvent]] = {
             settings.topic_clickstream: decode_click,
             settings.topic_purchases: decode_purchase,
         }
+        self._sources = {topic: index for index, topic in enumerate(self._decoders)}
         self._scores_topic = settings.topic_scores_propensity
         self._dlq_topic = settings.topic_dlq
         self.consumed: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
         self.scored = 0
-        self.replayed = 0
-        self._sources = {topic: index for index, topic in enumerate(self._decoders)}
-        # Event time per partition: the latest event seen. Label windows close by it.
-        self._stream_time: dict[int, int] = {}
-        self.expiries = ExpiryQueue()
+
+    @property
+    def replayed(self) -> int:
+        return self.engine.replayed
 
     def process(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None) -> None:
         self.consumed[topic] += 1
@@ -73,48 +74,19 @@ class EventProcessor:
         except InvalidEvent as exc:
             self.dead_letter(topic, partition, offset, key, value, exc.reason, str(exc))
             return
-        user_key: bytes = key  # type: ignore[assignment]  # _decode checked it equals the user id
-        stored = self.cache.get(partition, user_key)
-        if stored is not None and not stored.advance(self._sources[topic], offset):
-            # Already folded in before a restart or rebalance: state is flushed
-            # before offsets are committed, so the tail after the last commit comes again.
-            self.replayed += 1
-            return
         try:
-            record, score = self.pipeline.handle(stored, event)
-            if record is not stored:
-                record.advance(self._sources[topic], offset)
+            # _decode checked that the key is the user id.
+            score = self.engine.process(self._sources[topic], partition, offset, key, event)  # type: ignore[arg-type]
         except Exception as exc:  # noqa: BLE001 - one bad event must not stop the partition
             self.dead_letter(topic, partition, offset, key, value, "processing_error", repr(exc))
             return
-        self.cache.put(partition, user_key, record)
-        if event.ts > self._stream_time.get(partition, 0):
-            self._stream_time[partition] = event.ts
-            self._expire_due(partition, event.ts)
         if score is not None:
-            if len(record.pending) == 1:
-                self.expiries.push(partition, self.pipeline.next_due(record), user_key)  # type: ignore[arg-type]
-            self.publisher.produce(
-                self._scores_topic, user_key, score_payload(score, int(self.clock() * 1000))
-            )
+            self.publisher.produce(self._scores_topic, key, score_payload(score, int(self.clock() * 1000)))
             self.scored += 1
 
     def forget(self, partitions: set[int]) -> None:
         """Drop in-memory bookkeeping of partitions this worker no longer owns."""
-        self.expiries.forget(partitions)
-        for partition in partitions:
-            self._stream_time.pop(partition, None)
-
-    def _expire_due(self, partition: int, now_ts: int) -> None:
-        """Resolve, as negatives, pending examples whose window has passed in this partition."""
-        for key in self.expiries.pop_due(partition, now_ts):
-            record = self.cache.get(partition, key)
-            if record is None:
-                continue
-            due = self.pipeline.expire(record, now_ts)
-            self.cache.put(partition, key, record)
-            if due is not None:
-                self.expiries.push(partition, due, key)
+        self.engine.forget(partitions)
 
     def _decode(self, topic: str, key: bytes | None, value: bytes | None) -> ClickEvent | PurchaseEvent:
         decoder = self._decoders.get(topic)

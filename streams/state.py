@@ -17,21 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from aiokafka.partitioner import murmur2
-
+from events.partitioning import partition_for
 from online_models.record import UserRecord
 
-
-def partition_for(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner (murmur2) assigns ``key`` to.
-
-    It is the partitioner of Kafka's Java client and of Faust's table router;
-    producers that hash keys differently split a user's events over partitions.
-
-    >>> partition_for(b"u1", 8)
-    0
-    """
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+__all__ = ["PartitionedStore", "RecordCache", "partition_for"]
 
 
 class PartitionedStore:

@@ -16,15 +16,19 @@ def send_events(
     settings: Settings,
     events: Iterable[tuple[str, dict]],
     rate: float | None = None,
+    speed: float | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     on_sent: Callable[[int], None] = lambda n: None,
 ) -> int:
-    """Produce ``(kind, event)`` pairs to their topics, at most ``rate`` per second.
+    """Produce ``(kind, event)`` pairs to their topics, keyed by user.
 
-    Returns how many were sent. ``kind`` is ``"click"`` or ``"purchase"``.
+    Paced at most ``rate`` events per second, or at ``speed`` times the pace
+    of their event times, or as fast as possible. Returns how many were sent.
+    ``kind`` is ``"click"`` or ``"purchase"``.
     """
     topics = {"click": settings.topic_clickstream, "purchase": settings.topic_purchases}
     started = time.monotonic()
+    first_ts: int | None = None
     sent = 0
     for kind, event in events:
         if should_stop():
@@ -36,8 +40,13 @@ def send_events(
             on_sent(sent)
         if rate:
             ahead = sent / rate - (time.monotonic() - started)
-            if ahead > 0:
-                time.sleep(ahead)
+        elif speed and isinstance(event.get("ts"), int):
+            first_ts = event["ts"] if first_ts is None else first_ts
+            ahead = (event["ts"] - first_ts) / 1000 / speed - (time.monotonic() - started)
+        else:
+            continue
+        if ahead > 0:
+            time.sleep(ahead)
     publisher.flush()
     on_sent(sent)
     return sent

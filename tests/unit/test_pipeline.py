@@ -35,7 +35,10 @@ def test_purchase_inside_window_is_positive_and_outside_is_negative(offset_s, la
     pipeline = ScoringPipeline(model, window_s=WINDOW_S)
     record, score = pipeline.handle(None, click(1, T0))
     assert score is not None and model.labels == []
-    pipeline.handle(record, purchase(T0 + offset_s * 1000))
+    record, _ = pipeline.handle(record, purchase(T0 + offset_s * 1000))
+    # Learned once its window has closed, not before.
+    assert pipeline.expire(record, T0 + WINDOW_S * 1000) is not None and model.labels == []
+    pipeline.expire(record, T0 + WINDOW_S * 1000 + 1)
     assert model.labels == [label]
 
 
@@ -44,8 +47,10 @@ def test_each_example_is_learned_once():
     pipeline = ScoringPipeline(model, window_s=WINDOW_S)
     record, _ = pipeline.handle(None, click(1, T0))
     record, _ = pipeline.handle(record, purchase(T0 + 1000))
+    record, _ = pipeline.handle(record, purchase(T0 + 2000))
     record, _ = pipeline.handle(record, click(2, T0 + 10 * WINDOW_S * 1000))
     record, _ = pipeline.handle(record, purchase(T0 + 10 * WINDOW_S * 1000 + 1000))
+    pipeline.expire(record, T0 + 100 * WINDOW_S * 1000)
     assert model.labels == [True, True]
 
 

@@ -10,9 +10,9 @@ from tests.strategies import T0
 SETTINGS = Settings()
 
 
-def make_processor():
+def make_processor(store=None):
     publisher = MemoryPublisher()
-    store = DictStore()
+    store = store if store is not None else DictStore()
     changelog = []
     cache = RecordCache(store, lambda p, k, v: changelog.append((p, k, v)), publisher.flush)
     processor = EventProcessor(
@@ -91,13 +91,12 @@ def test_windows_close_in_event_time_for_users_who_never_come_back():
 
 
 def test_events_redelivered_after_a_restart_are_not_folded_in_twice():
-    processor, publisher, _, _ = make_processor()
+    processor, publisher, store, _ = make_processor()
     for offset in range(3):
         processor.process(SETTINGS.topic_clickstream, 0, offset, b"u1", click("u1", offset, T0 + offset))
     processor.cache.flush()
-    # A new worker, same store: offsets 1 and 2 arrive again with new event ids.
-    again, publisher_again, _, _ = make_processor()
-    again.cache = processor.cache
+    # A new worker on the same store: offset 2 arrives again (here with a new event id).
+    again, publisher_again, _, _ = make_processor(store)
     again.process(SETTINGS.topic_clickstream, 0, 2, b"u1", click("u1", 99, T0 + 2))
     again.process(SETTINGS.topic_purchases, 0, 2, b"u1", orjson.dumps({"event_id": "p", "user_id": "u1", "ts": T0 + 3, "order_id": "o", "items": [{"item_id": "i1", "price": 1}]}))
     again.process(SETTINGS.topic_clickstream, 0, 3, b"u1", click("u1", 3, T0 + 4))
