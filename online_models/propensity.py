@@ -23,6 +23,7 @@ class PropensityModel:
         self.lineage = lineage
         self.classifier: base.Classifier = make_model(name, seed)
         self.learned = 0
+        self.learned_positive = 0
 
     @property
     def version(self) -> str:
@@ -35,3 +36,4 @@ class PropensityModel:
     def learn(self, x: dict[str, float], y: bool) -> None:
         self.classifier.learn_one(x, y)
         self.learned += 1
+        self.learned_positive += y

@@ -7,6 +7,7 @@ configured at import time.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -15,6 +16,7 @@ from faust.types import ConsumerT
 
 from online_models.pipeline import ScoringPipeline
 from online_models.propensity import PropensityModel
+from streams.metrics import CONTENT_TYPE_LATEST, ScorerMetrics
 from streams.processor import EventProcessor
 from streams.publisher import Publisher
 from streams.settings import Settings
@@ -33,10 +35,14 @@ class FlushBeforeCommit(faust.Sensor):
         self._holder = cache_holder
 
     def on_commit_initiated(self, consumer: ConsumerT) -> Any:
+        started = time.perf_counter()
         processor = self._holder.processor
         if processor is not None:
             processor.cache.flush()
-        return None
+        return started
+
+    def on_commit_completed(self, consumer: ConsumerT, state: Any) -> None:
+        self._holder.metrics.commit.observe(time.perf_counter() - state)
 
 
 class Worker:
@@ -76,17 +82,27 @@ class Worker:
             partitions=settings.partitions,
         )
         self.publisher = Publisher(settings)
+        self.metrics = ScorerMetrics()
+        self._learned_reported = (0, 0)
         self.model = PropensityModel(settings.model, lineage=f"{settings.model}-{uuid.uuid4().hex[:8]}")
         self.pipeline = ScoringPipeline(self.model, window_s=settings.conversion_window_s)
         self.processor: EventProcessor | None = None
         self.app.sensors.add(FlushBeforeCommit(self))
         self.app.on_partitions_revoked.connect(self._on_partitions_revoked)
+        self.app.on_partitions_assigned.connect(self._on_partitions_assigned)
+        self.app.timer(5.0, name="update_gauges")(self.update_gauges)
         self.app.on_before_shutdown.connect(self._on_before_shutdown)
         self.app.agent(self.inputs, name="score_events")(self.score_events)
 
         @self.app.page("/health")
         async def health(web: Any, request: Any) -> Any:
             return web.json(self.health())
+
+        @self.app.page("/metrics")
+        async def metrics(web: Any, request: Any) -> Any:
+            self.update_gauges_now()
+            # aiohttp refuses a charset inside content_type; the full header goes in as is.
+            return web.bytes(self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
         # Faust's table routing forwards the request to the worker that owns the
         # user's partition; that worker answers from its own state.
@@ -101,27 +117,69 @@ class Worker:
     def _ensure_processor(self) -> EventProcessor:
         if self.processor is None:
             changelog = self.users.changelog_topic.get_topic_name()
+            self.store = PartitionedStore(self.users.data)
             cache = RecordCache(
-                PartitionedStore(self.users.data),
+                self.store,
                 lambda partition, key, value: self.publisher.produce(changelog, key, value, partition),
                 self.publisher.flush,
+                on_record=self._on_record_flushed,
             )
-            self.processor = EventProcessor(self.settings, self.pipeline, cache, self.publisher)
+            self.processor = EventProcessor(self.settings, self.pipeline, cache, self.publisher, self.metrics)
         return self.processor
 
     async def score_events(self, stream: faust.StreamT) -> None:
         processor = self._ensure_processor()
         process = processor.process
         poll = self.publisher.poll
+        clock = time.time
         async for event in stream.events():
             message = event.message
-            process(message.topic, message.partition, message.offset, message.key, message.value)
+            process(
+                message.topic, message.partition, message.offset, message.key, message.value, clock(), message.timestamp
+            )
             poll()
 
     async def _on_partitions_revoked(self, app: faust.App, revoked: Any, **kwargs: Any) -> None:
         if self.processor is not None:
             self.processor.cache.flush()
             self.processor.forget({tp.partition for tp in revoked})
+
+    async def _on_partitions_assigned(self, app: faust.App, assigned: Any, **kwargs: Any) -> None:
+        self.metrics.rebalances.inc()
+
+    def _on_record_flushed(self, size: int) -> None:
+        self.metrics.flushed.inc()
+        self.metrics.record_bytes.observe(size)
+
+    async def update_gauges(self) -> None:
+        self.update_gauges_now()
+
+    def update_gauges_now(self) -> None:
+        """Refresh the gauges that are read rather than counted: lag, users, label queue, learning."""
+        metrics = self.metrics
+        processor = self.processor
+        if processor is None:
+            return
+        consumer = self.app.consumer
+        inputs = set(self.settings.input_topics)
+        for tp in consumer.assignment():
+            if tp.topic not in inputs:
+                continue
+            try:
+                end = consumer.highwater(tp)
+            except Exception:  # noqa: BLE001 - no fetch yet for this partition
+                continue
+            if end is None:
+                continue
+            done = processor.offsets.get((tp.topic, tp.partition), -1) + 1
+            metrics.lag.labels(topic=tp.topic, partition=str(tp.partition)).set(max(end - done, 0))
+        metrics.users.set(self.store.count())
+        metrics.label_queue.set(len(processor.engine.expiries))
+        positives, total = self.model.learned_positive, self.model.learned
+        seen_positives, seen_total = self._learned_reported
+        metrics.learned.labels(label="positive").inc(positives - seen_positives)
+        metrics.learned.labels(label="negative").inc((total - positives) - (seen_total - seen_positives))
+        self._learned_reported = (positives, total)
 
     async def _on_before_shutdown(self, app: faust.App, **kwargs: Any) -> None:
         if self.processor is not None:

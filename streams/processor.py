@@ -16,6 +16,7 @@ from events.decode import InvalidEvent, decode_click, decode_purchase
 from events.schema import ClickEvent, PurchaseEvent
 from online_models.engine import ScoringEngine
 from online_models.pipeline import Score, ScoringPipeline
+from streams.metrics import ScorerMetrics
 from streams.publisher import Publisher
 from streams.settings import Settings
 from streams.state import RecordCache
@@ -45,8 +46,10 @@ class EventProcessor:
         pipeline: ScoringPipeline,
         cache: RecordCache,
         publisher: Publisher,
+        metrics: ScorerMetrics | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.metrics = metrics if metrics is not None else ScorerMetrics()
         self.pipeline = pipeline
         self.cache = cache
         self.engine = ScoringEngine(pipeline, cache)
@@ -62,27 +65,54 @@ class EventProcessor:
         self.consumed: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
         self.scored = 0
+        # Offset of the last message handled, per (topic, partition): consumer lag is measured from it.
+        self.offsets: dict[tuple[str, int], int] = {}
 
     @property
     def replayed(self) -> int:
         return self.engine.replayed
 
-    def process(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None) -> None:
+    def process(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+        received_at: float | None = None,
+        record_ts: float | None = None,
+    ) -> None:
+        """Handle one message. ``received_at`` and ``record_ts`` are wall-clock seconds, for latency metrics."""
         self.consumed[topic] += 1
+        self.offsets[(topic, partition)] = offset
+        metrics = self.metrics
         try:
             event = self._decode(topic, key, value)
         except InvalidEvent as exc:
+            metrics.count_consumed(topic, "invalid")
             self.dead_letter(topic, partition, offset, key, value, exc.reason, str(exc))
             return
+        metrics.count_consumed(topic, getattr(event, "type", "purchase"))
+        replayed = self.engine.replayed
         try:
             # _decode checked that the key is the user id.
             score = self.engine.process(self._sources[topic], partition, offset, key, event)  # type: ignore[arg-type]
         except Exception as exc:  # noqa: BLE001 - one bad event must not stop the partition
             self.dead_letter(topic, partition, offset, key, value, "processing_error", repr(exc))
             return
-        if score is not None:
-            self.publisher.produce(self._scores_topic, key, score_payload(score, int(self.clock() * 1000)))
-            self.scored += 1
+        if score is None:
+            if self.engine.replayed != replayed:
+                metrics.replayed.inc()
+            return
+        now = self.clock()
+        self.publisher.produce(self._scores_topic, key, score_payload(score, int(now * 1000)))
+        self.scored += 1
+        metrics.count_published(self._scores_topic)
+        metrics.event_to_publish.observe(now - event.ts / 1000)
+        if record_ts is not None:
+            metrics.record_to_publish.observe(now - record_ts)
+        if received_at is not None:
+            metrics.consume_to_publish.observe(now - received_at)
 
     def forget(self, partitions: set[int]) -> None:
         """Drop in-memory bookkeeping of partitions this worker no longer owns."""
@@ -115,6 +145,7 @@ class EventProcessor:
     ) -> None:
         """Send the original message, untouched, to the dead-letter topic with why it failed."""
         self.rejected[reason] += 1
+        self.metrics.count_rejected(reason)
         self.publisher.produce(
             self._dlq_topic,
             key,

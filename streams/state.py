@@ -41,6 +41,12 @@ class PartitionedStore:
             return self._store._db_for_partition(partition).get(key)  # type: ignore[no-any-return]
         return self._store.data.get(key)  # type: ignore[no-any-return]
 
+    def count(self) -> int:
+        """Keys held locally (RocksDB's estimate for the on-disk store)."""
+        if self._rocksdb:
+            return sum(db.property_int_value("rocksdb.estimate-num-keys") or 0 for db in self._store._dbs.values())
+        return len(self._store.data)
+
     def put(self, partition: int, key: bytes, value: bytes) -> None:
         if self._rocksdb:
             self._store._db_for_partition(partition).put(key, value)
@@ -58,8 +64,10 @@ class RecordCache:
         store: PartitionedStore,
         write_changelog: Callable[[int, bytes, bytes], None],
         sync: Callable[[], None],
+        on_record: Callable[[int], None] = lambda size: None,
     ) -> None:
         self._store = store
+        self._on_record = on_record
         self._write_changelog = write_changelog
         self._sync = sync
         self._dirty: dict[int, dict[bytes, UserRecord]] = {}
@@ -103,6 +111,7 @@ class RecordCache:
             last = len(records) - 1
             for index, (key, record) in enumerate(records.items()):
                 value = record.to_bytes()
+                self._on_record(len(value))
                 self._store.put(partition, key, value)
                 if index == last:
                     tails.append((partition, key, value))

@@ -1,0 +1,80 @@
+"""Prometheus metrics of a worker, in one registry per worker.
+
+Names follow Prometheus conventions: the ``scorer_`` prefix, base units,
+``_total`` for counters, ``_seconds`` for durations, and never a user or item
+id as a label (their number is unbounded).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["CONTENT_TYPE_LATEST", "ScorerMetrics"]
+
+# From milliseconds (live traffic) to a day (replays of history).
+_EVENT_AGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 86400)
+_PROCESSING_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1)
+_BYTES_BUCKETS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384)
+
+
+class ScorerMetrics:
+    """Every series a worker exports, with label children cached for the hot path."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.consumed = Counter("scorer_events_consumed", "Input messages consumed.", ["topic", "type"], registry=r)
+        self.rejected = Counter("scorer_events_rejected", "Input messages sent to the dead-letter topic.", ["reason"], registry=r)
+        self.replayed = Counter("scorer_events_replayed", "Redelivered messages the user state already held.", registry=r)
+        self.published = Counter("scorer_scores_published", "Records published to an output topic.", ["topic"], registry=r)
+        self.event_to_publish = Histogram(
+            "scorer_event_time_to_publish_seconds",
+            "From an event's own timestamp to the publication of its score.",
+            buckets=_EVENT_AGE_BUCKETS,
+            registry=r,
+        )
+        self.record_to_publish = Histogram(
+            "scorer_record_to_publish_seconds",
+            "From the input record's Kafka timestamp (produce time) to the publication of its score.",
+            buckets=_EVENT_AGE_BUCKETS,
+            registry=r,
+        )
+        self.consume_to_publish = Histogram(
+            "scorer_consume_to_publish_seconds",
+            "From the worker receiving a message to publishing its score.",
+            buckets=_PROCESSING_BUCKETS,
+            registry=r,
+        )
+        self.lag = Gauge("scorer_consumer_lag_records", "Records behind the partition's end.", ["topic", "partition"], registry=r)
+        self.rebalances = Counter("scorer_rebalances", "Partition assignments received.", registry=r)
+        self.commit = Histogram("scorer_commit_seconds", "Offset commits, including the state flush before each.", buckets=_PROCESSING_BUCKETS, registry=r)
+        self.flushed = Counter("scorer_state_records_flushed", "User records written to store and changelog.", registry=r)
+        self.record_bytes = Histogram("scorer_state_record_bytes", "Serialized size of flushed user records.", buckets=_BYTES_BUCKETS, registry=r)
+        self.users = Gauge("scorer_users_in_state", "Users held in this worker's table partitions.", registry=r)
+        self.label_queue = Gauge("scorer_label_queue_users", "Users with a scored click waiting for its conversion window to close.", registry=r)
+        self.learned = Counter("scorer_model_examples_learned", "Labelled examples the propensity model learned.", ["label"], registry=r)
+        self._consumed: dict[tuple[str, str], Counter] = {}
+        self._rejected: dict[str, Counter] = {}
+        self._published: dict[str, Counter] = {}
+
+    def count_consumed(self, topic: str, kind: str) -> None:
+        child = self._consumed.get((topic, kind))
+        if child is None:
+            child = self._consumed[(topic, kind)] = self.consumed.labels(topic=topic, type=kind)
+        child.inc()
+
+    def count_rejected(self, reason: str) -> None:
+        child = self._rejected.get(reason)
+        if child is None:
+            child = self._rejected[reason] = self.rejected.labels(reason=reason)
+        child.inc()
+
+    def count_published(self, topic: str) -> None:
+        child = self._published.get(topic)
+        if child is None:
+            child = self._published[topic] = self.published.labels(topic=topic)
+        child.inc()
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
