@@ -141,8 +141,9 @@ class Worker:
 
     async def _on_partitions_revoked(self, app: faust.App, revoked: Any, **kwargs: Any) -> None:
         if self.processor is not None:
-            self.processor.cache.flush()
-            self.processor.forget({tp.partition for tp in revoked})
+            partitions = {tp.partition for tp in revoked}
+            self.processor.cache.discard(partitions)
+            self.processor.forget(partitions)
 
     async def _on_partitions_assigned(self, app: faust.App, assigned: Any, **kwargs: Any) -> None:
         self.metrics.rebalances.inc()

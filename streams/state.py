@@ -57,7 +57,13 @@ class PartitionedStore:
 
 
 class RecordCache:
-    """Changed user records since the last flush, by partition."""
+    """User records in memory: every record changed since the last flush, and the most recent others.
+
+    Decoding a stored record costs more than everything else done for an
+    event, so up to ``live_records`` decoded records stay in memory, evicted
+    oldest first at flush time. A user always hashes to one partition, so the
+    key alone identifies a record.
+    """
 
     def __init__(
         self,
@@ -65,31 +71,49 @@ class RecordCache:
         write_changelog: Callable[[int, bytes, bytes], None],
         sync: Callable[[], None],
         on_record: Callable[[int], None] = lambda size: None,
+        live_records: int = 100_000,
     ) -> None:
         self._store = store
         self._on_record = on_record
         self._write_changelog = write_changelog
         self._sync = sync
-        self._dirty: dict[int, dict[bytes, UserRecord]] = {}
+        self._live_records = live_records
+        self._live: dict[bytes, tuple[int, UserRecord]] = {}
+        self._dirty: dict[int, set[bytes]] = {}
 
     def get(self, partition: int, key: bytes) -> UserRecord | None:
-        dirty = self._dirty.get(partition)
-        if dirty is not None:
-            record = dirty.get(key)
-            if record is not None:
-                return record
+        entry = self._live.get(key)
+        if entry is not None:
+            return entry[1]
         raw = self._store.get(partition, key)
-        return UserRecord.from_bytes(raw) if raw is not None else None
+        if raw is None:
+            return None
+        record = UserRecord.from_bytes(raw)
+        self._live[key] = (partition, record)
+        return record
 
     def put(self, partition: int, key: bytes, record: UserRecord) -> None:
+        entry = self._live.get(key)
+        if entry is None or entry[1] is not record:
+            self._live[key] = (partition, record)
         dirty = self._dirty.get(partition)
         if dirty is None:
-            dirty = self._dirty[partition] = {}
-        dirty[key] = record
+            dirty = self._dirty[partition] = set()
+        dirty.add(key)
 
     @property
     def pending_keys(self) -> int:
         return sum(len(keys) for keys in self._dirty.values())
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def discard(self, partitions: Iterable[int]) -> None:
+        """Forget records of partitions this worker no longer owns (after flushing them)."""
+        self.flush(partitions)
+        gone = set(partitions)
+        for key in [key for key, (partition, _) in self._live.items() if partition in gone]:
+            del self._live[key]
 
     def flush(self, partitions: Iterable[int] | None = None) -> int:
         """Write changed records to store and changelog, wait for the broker; returns keys written.
@@ -106,11 +130,11 @@ class RecordCache:
         tails: list[tuple[int, bytes, bytes]] = []
         written = 0
         for partition in chosen:
-            records = self._dirty.pop(partition)
-            written += len(records)
-            last = len(records) - 1
-            for index, (key, record) in enumerate(records.items()):
-                value = record.to_bytes()
+            keys = self._dirty.pop(partition)
+            written += len(keys)
+            last = len(keys) - 1
+            for index, key in enumerate(keys):
+                value = self._live[key][1].to_bytes()
                 self._on_record(len(value))
                 self._store.put(partition, key, value)
                 if index == last:
@@ -123,4 +147,14 @@ class RecordCache:
                 self._write_changelog(partition, key, value)
         # Offsets may be committed only once the changelog holds these records.
         self._sync()
+        self._evict()
         return written
+
+    def _evict(self) -> None:
+        excess = len(self._live) - self._live_records
+        if excess <= 0:
+            return
+        dirty = set().union(*self._dirty.values()) if self._dirty else set()
+        # Oldest first: dicts keep insertion order.
+        for key in [key for key in self._live if key not in dirty][:excess]:
+            del self._live[key]
