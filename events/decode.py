@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from events.schema import CLICK_TYPES, ClickEvent, PurchaseEvent, PurchaseItem
+from events.schema import CLICK_TYPES, CONSENT_ACTIONS, ClickEvent, ConsentEvent, PurchaseEvent, PurchaseItem
 
 #: Largest accepted message value, in bytes.
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -194,3 +194,17 @@ def decode_purchase(raw: bytes) -> PurchaseEvent:
         currency=_text(doc, "currency"),
         channel=_text(doc, "channel"),
     )
+
+
+def decode_consent(raw: bytes) -> ConsentEvent:
+    """Decode one consent request: ``{event_id, user_id, ts, action}``."""
+    doc = _load_object(raw)
+    event_id = _id(doc, "event_id")
+    user_id = _id(doc, "user_id")
+    ts = _ts(doc)
+    action = doc.get("action")
+    if action is None:
+        raise InvalidEvent("missing_field", "action is required")
+    if action not in CONSENT_ACTIONS:
+        raise InvalidEvent("unknown_type", f"unknown consent action {str(action)[:64]!r}")
+    return ConsentEvent(event_id=event_id, user_id=user_id, ts=ts, action=action)  # type: ignore[arg-type]

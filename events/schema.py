@@ -64,3 +64,17 @@ class PurchaseEvent:
     def revenue(self) -> float:
         """Order value: the sum of price times quantity over its lines."""
         return sum(item.price * item.quantity for item in self.items)
+
+
+#: Actions of a consent request.
+CONSENT_ACTIONS: tuple[str, ...] = ("opt_out", "opt_in", "erase")
+
+
+@dataclass(slots=True, frozen=True)
+class ConsentEvent:
+    """A user's consent or erasure request, on the compacted ``consent`` topic."""
+
+    event_id: str
+    user_id: str
+    ts: int
+    action: str

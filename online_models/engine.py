@@ -13,14 +13,23 @@ partitions are plain integers to this code.
 True
 >>> engine.process(0, 3, 17, b"u1", click) is None, engine.replayed
 (True, 1)
+>>> from events import ConsentEvent
+>>> engine.apply_consent(2, 3, 0, b"u1", ConsentEvent("c1", "u1", 1_700_000_000_001, "opt_out"))
+True
+>>> engine.process(0, 3, 18, b"u1", ClickEvent("e2", "u1", 1_700_000_000_002, "page_view")) is None
+True
+>>> engine.apply_consent(2, 3, 1, b"u1", ConsentEvent("c2", "u1", 1_700_000_000_003, "erase"))
+True
+>>> engine.store.get(3, b"u1") is None
+True
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from events.schema import ClickEvent, PurchaseEvent
-from online_models.labels import ExpiryQueue
+from events.schema import ClickEvent, ConsentEvent, PurchaseEvent
+from online_models.labels import ExpiryQueue, PendingExamples
 from online_models.pipeline import Score, ScoringPipeline
 from online_models.record import UserRecord
 
@@ -31,6 +40,8 @@ class RecordStore(Protocol):
     def get(self, partition: int, key: bytes) -> UserRecord | None: ...
 
     def put(self, partition: int, key: bytes, record: UserRecord) -> None: ...
+
+    def delete(self, partition: int, key: bytes) -> None: ...
 
 
 class DictRecordStore:
@@ -45,6 +56,9 @@ class DictRecordStore:
     def put(self, partition: int, key: bytes, record: UserRecord) -> None:
         self.records.setdefault(partition, {})[key] = record
 
+    def delete(self, partition: int, key: bytes) -> None:
+        self.records.get(partition, {}).pop(key, None)
+
     def __len__(self) -> int:
         return sum(len(records) for records in self.records.values())
 
@@ -56,6 +70,7 @@ class ScoringEngine:
         self.pipeline = pipeline
         self.store = store
         self.replayed = 0
+        self.suppressed = 0
         # Event time per partition: the latest event seen. Label windows close by it.
         self._stream_time: dict[int, int] = {}
         self.expiries = ExpiryQueue()
@@ -75,6 +90,9 @@ class ScoringEngine:
             # before offsets are committed, so the tail after the last commit comes again.
             self.replayed += 1
             return None
+        if stored is not None and stored.opted_out:
+            self.suppressed += 1
+            return None
         record, score = self.pipeline.handle(stored, event)
         if record is not stored:
             record.advance(source, position)
@@ -85,6 +103,29 @@ class ScoringEngine:
         if score is not None and len(record.pending) == 1:
             self.expiries.push(partition, self.pipeline.next_due(record), key)  # type: ignore[arg-type]
         return score
+
+    def apply_consent(self, source: int, partition: int, position: int, key: bytes, event: ConsentEvent) -> bool:
+        """Apply an opt-out, opt-in or erasure; False if the stored record already reflects it.
+
+        ``opt_out`` drops the user's pending examples and freezes the record;
+        ``opt_in`` lifts that; ``erase`` deletes the record (features, pending
+        examples, dedupe memory, positions) from the store.
+        """
+        stored = self.store.get(partition, key)
+        if stored is not None and not stored.advance(source, position):
+            self.replayed += 1
+            return False
+        if event.action == "erase":
+            self.store.delete(partition, key)
+            return True
+        record = stored if stored is not None else UserRecord()
+        if stored is None:
+            record.advance(source, position)
+        record.opted_out = event.action == "opt_out"
+        if record.opted_out:
+            record.pending = PendingExamples()
+        self.store.put(partition, key, record)
+        return True
 
     def forget(self, partitions: set[int]) -> None:
         """Drop in-memory bookkeeping of partitions no longer owned."""

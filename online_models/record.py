@@ -25,7 +25,7 @@ class UserRecord:
     (True, [41, 7])
     """
 
-    __slots__ = ("state", "pending", "positions", "latest")
+    __slots__ = ("state", "pending", "positions", "latest", "opted_out")
 
     def __init__(
         self,
@@ -33,12 +33,15 @@ class UserRecord:
         pending: PendingExamples | None = None,
         positions: list[int] | None = None,
         latest: list | None = None,
+        opted_out: bool = False,
     ) -> None:
         self.state = state if state is not None else UserState()
         self.pending = pending if pending is not None else PendingExamples()
         self.positions = positions if positions is not None else []
         # The latest propensity score: [score, model_version, event_id, event_ts].
         self.latest = latest
+        # An opted-out user's events change nothing and get no score until they opt in.
+        self.opted_out = opted_out
 
     def advance(self, source: int, position: int) -> bool:
         """Record that the event at ``position`` of ``source`` is folded in; False if it already was."""
@@ -52,13 +55,20 @@ class UserRecord:
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(
-            [self.state.to_fields(), self.pending.items, self.pending.dropped, self.positions, self.latest]
+            [
+                self.state.to_fields(),
+                self.pending.items,
+                self.pending.dropped,
+                self.positions,
+                self.latest,
+                self.opted_out,
+            ]
         )
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> UserRecord:
-        state, items, dropped, positions, latest = orjson.loads(raw)
-        return cls(UserState.from_fields(state), PendingExamples(items, dropped), positions, latest)
+        state, items, dropped, positions, latest, opted_out = orjson.loads(raw)
+        return cls(UserState.from_fields(state), PendingExamples(items, dropped), positions, latest, opted_out)
 
     def describe(self, user_id: str) -> dict:
         """What the scorer knows about the user: current features and latest score (for the HTTP view)."""
@@ -72,4 +82,5 @@ class UserRecord:
             "features": self.state.current_x(),
             "propensity": latest,
             "pending_examples": len(self.pending),
+            "opted_out": self.opted_out,
         }

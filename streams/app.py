@@ -61,6 +61,7 @@ class Worker:
             web_port=settings.web_port,
             web_bind=settings.web_host,
             web_host=settings.web_host,
+            canonical_url=settings.canonical_url,
             broker_session_timeout=settings.session_timeout_s,
             broker_heartbeat_interval=settings.heartbeat_interval_s,
             broker_commit_interval=settings.commit_interval_s,
@@ -144,6 +145,12 @@ class Worker:
             partitions = {tp.partition for tp in revoked}
             self.processor.cache.discard(partitions)
             self.processor.forget(partitions)
+            for tp in revoked:
+                # A lag series of a partition another worker now owns would freeze at its last value.
+                try:
+                    self.metrics.lag.remove(tp.topic, str(tp.partition))
+                except KeyError:
+                    pass
 
     async def _on_partitions_assigned(self, app: faust.App, assigned: Any, **kwargs: Any) -> None:
         self.metrics.rebalances.inc()

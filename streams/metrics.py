@@ -27,6 +27,14 @@ class ScorerMetrics:
         self.consumed = Counter("scorer_events_consumed", "Input messages consumed.", ["topic", "type"], registry=r)
         self.rejected = Counter("scorer_events_rejected", "Input messages sent to the dead-letter topic.", ["reason"], registry=r)
         self.replayed = Counter("scorer_events_replayed", "Redelivered messages the user state already held.", registry=r)
+        self.suppressed = Counter("scorer_events_suppressed", "Events of opted-out users: not scored, not learned from.", registry=r)
+        self.consent = Counter("scorer_consent_requests", "Consent requests applied.", ["action"], registry=r)
+        self.erasure = Histogram(
+            "scorer_erasure_seconds",
+            "From an erasure request's Kafka timestamp to its user's state deleted and tombstones sent.",
+            buckets=_EVENT_AGE_BUCKETS,
+            registry=r,
+        )
         self.published = Counter("scorer_scores_published", "Records published to an output topic.", ["topic"], registry=r)
         self.event_to_publish = Histogram(
             "scorer_event_time_to_publish_seconds",

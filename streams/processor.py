@@ -6,20 +6,24 @@ The Faust agent and the plain benchmark loop both call
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable
 
 import orjson
 
-from events.decode import InvalidEvent, decode_click, decode_purchase
-from events.schema import ClickEvent, PurchaseEvent
+from events.decode import InvalidEvent, decode_click, decode_consent, decode_purchase
+from events.schema import ClickEvent, ConsentEvent, PurchaseEvent
 from online_models.engine import ScoringEngine
 from online_models.pipeline import Score, ScoringPipeline
 from streams.metrics import ScorerMetrics
 from streams.publisher import Publisher
 from streams.settings import Settings
 from streams.state import RecordCache
+
+
+audit = logging.getLogger("scorer.audit")
 
 
 def score_payload(score: Score, scored_at_ms: int) -> bytes:
@@ -55,12 +59,16 @@ class EventProcessor:
         self.engine = ScoringEngine(pipeline, cache)
         self.publisher = publisher
         self.clock = clock
-        self._decoders: dict[str, Callable[[bytes], ClickEvent | PurchaseEvent]] = {
+        self._decoders: dict[str, Callable[[bytes], ClickEvent | PurchaseEvent | ConsentEvent]] = {
             settings.topic_clickstream: decode_click,
             settings.topic_purchases: decode_purchase,
+            settings.topic_consent: decode_consent,
         }
         self._sources = {topic: index for index, topic in enumerate(self._decoders)}
         self._scores_topic = settings.topic_scores_propensity
+        # Erasure publishes tombstones to every output keyed by user, so compacted topics forget the user.
+        self._consent_topic = settings.topic_consent
+        self._erase_topics = (settings.topic_scores_propensity, settings.topic_scores_recommendations)
         self._dlq_topic = settings.topic_dlq
         self.consumed: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
@@ -86,14 +94,22 @@ class EventProcessor:
         self.consumed[topic] += 1
         self.offsets[(topic, partition)] = offset
         metrics = self.metrics
+        if value is None and topic == self._consent_topic:
+            # Compaction tombstones on the consent topic carry no request.
+            metrics.count_consumed(topic, "tombstone")
+            return
         try:
             event = self._decode(topic, key, value)
         except InvalidEvent as exc:
             metrics.count_consumed(topic, "invalid")
             self.dead_letter(topic, partition, offset, key, value, exc.reason, str(exc))
             return
+        if isinstance(event, ConsentEvent):
+            metrics.count_consumed(topic, event.action)
+            self._consent(topic, partition, offset, key, event, record_ts)  # type: ignore[arg-type]
+            return
         metrics.count_consumed(topic, getattr(event, "type", "purchase"))
-        replayed = self.engine.replayed
+        replayed, suppressed = self.engine.replayed, self.engine.suppressed
         try:
             # _decode checked that the key is the user id.
             score = self.engine.process(self._sources[topic], partition, offset, key, event)  # type: ignore[arg-type]
@@ -103,6 +119,8 @@ class EventProcessor:
         if score is None:
             if self.engine.replayed != replayed:
                 metrics.replayed.inc()
+            elif self.engine.suppressed != suppressed:
+                metrics.suppressed.inc()
             return
         now = self.clock()
         self.publisher.produce(self._scores_topic, key, score_payload(score, int(now * 1000)))
@@ -113,6 +131,33 @@ class EventProcessor:
             metrics.record_to_publish.observe(now - record_ts)
         if received_at is not None:
             metrics.consume_to_publish.observe(now - received_at)
+
+    def _consent(
+        self, topic: str, partition: int, offset: int, key: bytes, event: ConsentEvent, record_ts: float | None
+    ) -> None:
+        try:
+            applied = self.engine.apply_consent(self._sources[topic], partition, offset, key, event)
+        except Exception as exc:  # noqa: BLE001 - same rule as for events
+            self.dead_letter(topic, partition, offset, key, None, "processing_error", repr(exc))
+            return
+        if not applied:
+            self.metrics.replayed.inc()
+            return
+        if event.action == "erase":
+            for output in self._erase_topics:
+                self.publisher.produce(output, key, None)
+            done = self.clock()
+            if record_ts is not None:
+                self.metrics.erasure.observe(done - record_ts)
+            # The audit trail names the request, never the person.
+            audit.info(
+                "%s",
+                orjson.dumps(
+                    {"audit": "erasure", "request_event_id": event.event_id, "request_ts": event.ts,
+                     "partition": partition, "completed_at": int(done * 1000)}
+                ).decode(),
+            )
+        self.metrics.consent.labels(action=event.action).inc()
 
     def forget(self, partitions: set[int]) -> None:
         """Drop in-memory bookkeeping of partitions this worker no longer owns."""

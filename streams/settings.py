@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,9 @@ class Settings:
     replication_factor: int = _setting(1, "Replication factor of the topics the scorer creates.")
     app_id: str = _setting("scorer", "Faust app id: the consumer group and the prefix of internal topics.")
     web_host: str = _setting("127.0.0.1", "Address the worker's HTTP server binds to.")
+    advertised_host: str = _setting(
+        "", "Host other workers use to reach this one's HTTP port (empty: SCORER_WEB_HOST, or the hostname if that is 0.0.0.0)."
+    )
     web_port: int = _setting(6066, "The worker's HTTP port (/health, and later /metrics, /users).")
     data_dir: str = _setting(".scorer-data", "Directory for local state (RocksDB tables, logs).")
     store: str = _setting("rocksdb", "Table store: `rocksdb` (on disk, via rocksdict) or `memory`.")
@@ -70,6 +74,14 @@ class Settings:
         if self.conversion_window_s <= 0:
             raise SettingsError("SCORER_CONVERSION_WINDOW_S must be positive")
 
+    @property
+    def canonical_url(self) -> str:
+        """Where other workers forward requests for users this worker owns."""
+        host = self.advertised_host or self.web_host
+        if host in ("0.0.0.0", "::", ""):
+            host = socket.gethostname()
+        return f"http://{host}:{self.web_port}"
+
     @staticmethod
     def env_name(name: str) -> str:
         return ENV_PREFIX + name.upper()
@@ -90,8 +102,9 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
     @property
-    def input_topics(self) -> tuple[str, str]:
-        return (self.topic_clickstream, self.topic_purchases)
+    def input_topics(self) -> tuple[str, str, str]:
+        """Every topic the worker consumes, all keyed by user and co-partitioned."""
+        return (self.topic_clickstream, self.topic_purchases, self.topic_consent)
 
 
 def _convert(name: str, kind: type, raw: str) -> Any:

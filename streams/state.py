@@ -47,6 +47,14 @@ class PartitionedStore:
             return sum(db.property_int_value("rocksdb.estimate-num-keys") or 0 for db in self._store._dbs.values())
         return len(self._store.data)
 
+    def delete(self, partition: int, key: bytes) -> None:
+        if self._rocksdb:
+            self._store._db_for_partition(partition).delete(key)
+            self._store._key_index.pop(key, None)
+        else:
+            self._store.data.pop(key, None)
+            self._store._key_partition.pop(key, None)
+
     def put(self, partition: int, key: bytes, value: bytes) -> None:
         if self._rocksdb:
             self._store._db_for_partition(partition).put(key, value)
@@ -68,7 +76,7 @@ class RecordCache:
     def __init__(
         self,
         store: PartitionedStore,
-        write_changelog: Callable[[int, bytes, bytes], None],
+        write_changelog: Callable[[int, bytes, bytes | None], None],
         sync: Callable[[], None],
         on_record: Callable[[int], None] = lambda size: None,
         live_records: int = 100_000,
@@ -107,6 +115,15 @@ class RecordCache:
 
     def __len__(self) -> int:
         return len(self._live)
+
+    def delete(self, partition: int, key: bytes) -> None:
+        """Remove a record everywhere: memory, local store, and (by a tombstone) the changelog."""
+        self._live.pop(key, None)
+        dirty = self._dirty.get(partition)
+        if dirty is not None:
+            dirty.discard(key)
+        self._store.delete(partition, key)
+        self._write_changelog(partition, key, None)
 
     def discard(self, partitions: Iterable[int]) -> None:
         """Forget records of partitions this worker no longer owns (after flushing them)."""

@@ -45,3 +45,6 @@ class DictStore:
 
     def put(self, partition: int, key: bytes, value: bytes) -> None:
         self.data.setdefault(partition, {})[key] = value
+
+    def delete(self, partition: int, key: bytes) -> None:
+        self.data.get(partition, {}).pop(key, None)
