@@ -26,12 +26,19 @@ True
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from events.schema import ClickEvent, ConsentEvent, PurchaseEvent
 from online_models.labels import ExpiryQueue, PendingExamples
+from online_models.reco_metrics import NextItemEvaluator, WindowedNextItem
+from online_models.recommend import Recommender
 from online_models.pipeline import Score, ScoringPipeline
 from online_models.record import UserRecord
+
+
+#: Users whose last list is kept for the live next-item check; the oldest go first.
+_MAX_LAST_LISTS = 100_000
 
 
 class RecordStore(Protocol):
@@ -63,14 +70,61 @@ class DictRecordStore:
         return sum(len(records) for records in self.records.values())
 
 
-class ScoringEngine:
-    """Fold events into user records, close label windows in event time, score clicks."""
+@dataclass(frozen=True, slots=True)
+class ListPolicy:
+    """When a user gets a recommendation list, and how long it is.
 
-    def __init__(self, pipeline: ScoringPipeline, store: RecordStore) -> None:
+    A list is built on every trigger event, at most one per user per
+    ``min_interval_ms`` of event time, except on ``always`` types (a cart or a
+    purchase changes what is worth showing at once).
+    """
+
+    triggers: frozenset[str] = frozenset({"product_view", "add_to_cart", "purchase"})
+    always: frozenset[str] = frozenset({"add_to_cart", "purchase"})
+    min_interval_ms: int = 5_000
+    k: int = 10
+
+
+@dataclass(slots=True)
+class RecommendationList:
+    """A list built for a user after an event."""
+
+    user_id: str
+    items: list[tuple[str, float]]
+    strategy: str
+    model_version: str
+    event_id: str
+    event_ts: int
+
+
+# Live quality needs 20 candidates (HR@20) even when fewer are published.
+_EVALUATED = 20
+
+
+class ScoringEngine:
+    """Fold events into user records, close label windows in event time, score clicks, build lists."""
+
+    def __init__(
+        self,
+        pipeline: ScoringPipeline,
+        store: RecordStore,
+        recommender: Recommender | None = None,
+        policy: ListPolicy = ListPolicy(),
+        lineage: str = "reco",
+    ) -> None:
         self.pipeline = pipeline
         self.store = store
+        self.recommender = recommender
+        self.policy = policy
+        self.lineage = lineage
+        self.observed = 0
         self.replayed = 0
         self.suppressed = 0
+        self.recommendation: RecommendationList | None = None
+        # Next-item quality of the lists: each user's last list is checked against their next view.
+        self.next_item = WindowedNextItem()
+        self.next_item_total: NextItemEvaluator | None = None
+        self._last_lists: dict[bytes, list[str]] = {}
         # Event time per partition: the latest event seen. Label windows close by it.
         self._stream_time: dict[int, int] = {}
         self.expiries = ExpiryQueue()
@@ -82,8 +136,11 @@ class ScoringEngine:
 
         Returns the click's score, or None (a purchase, a repeated event id, or
         an event the stored record already holds, counted in ``replayed``).
+        A recommendation list built for the event is left in
+        :attr:`recommendation` (None when there is none).
         Exceptions from feature or model code propagate to the caller.
         """
+        self.recommendation = None
         stored = self.store.get(partition, key)
         if stored is not None and not stored.advance(source, position):
             # Already folded in before a restart or rebalance: state is flushed
@@ -93,9 +150,12 @@ class ScoringEngine:
         if stored is not None and stored.opted_out:
             self.suppressed += 1
             return None
+        duplicates = self.pipeline.duplicates
         record, score = self.pipeline.handle(stored, event)
         if record is not stored:
             record.advance(source, position)
+        if self.recommender is not None and self.pipeline.duplicates == duplicates:
+            self._recommend(key, record, event)
         self.store.put(partition, key, record)
         if event.ts > self._stream_time.get(partition, 0):
             self._stream_time[partition] = event.ts
@@ -103,6 +163,32 @@ class ScoringEngine:
         if score is not None and len(record.pending) == 1:
             self.expiries.push(partition, self.pipeline.next_due(record), key)  # type: ignore[arg-type]
         return score
+
+    def _recommend(self, key: bytes, record: UserRecord, event: ClickEvent | PurchaseEvent) -> None:
+        recommender = self.recommender
+        assert recommender is not None
+        kind = "purchase" if isinstance(event, PurchaseEvent) else event.type
+        if kind == "product_view" and event.item_id is not None:  # type: ignore[union-attr]
+            last = self._last_lists.pop(key, None)
+            if last is not None and not record.session.starts_new(event, recommender.gap_ms):
+                self.next_item.add(last, event.item_id)  # type: ignore[union-attr]
+                if self.next_item_total is not None:
+                    self.next_item_total.add(last, event.item_id)  # type: ignore[union-attr]
+        recommender.observe(record.session, event)
+        self.observed += 1
+        policy = self.policy
+        if kind not in policy.triggers:
+            return
+        if kind not in policy.always and record.last_list_ts and event.ts - record.last_list_ts < policy.min_interval_ms:
+            return
+        built = recommender.recommend_with_strategy(record.session, event, max(policy.k, _EVALUATED))
+        record.last_list_ts = event.ts
+        self._last_lists[key] = [item for item, _ in built.items]
+        if len(self._last_lists) > _MAX_LAST_LISTS:
+            del self._last_lists[next(iter(self._last_lists))]
+        self.recommendation = RecommendationList(
+            event.user_id, built.items[: policy.k], built.strategy, f"{self.lineage}.{self.observed}", event.event_id, event.ts
+        )
 
     def apply_consent(self, source: int, partition: int, position: int, key: bytes, event: ConsentEvent) -> bool:
         """Apply an opt-out, opt-in or erasure; False if the stored record already reflects it.
@@ -117,6 +203,9 @@ class ScoringEngine:
             return False
         if event.action == "erase":
             self.store.delete(partition, key)
+            self._last_lists.pop(key, None)
+            if self.recommender is not None:
+                self.recommender.forget_user(event.user_id)
             return True
         record = stored if stored is not None else UserRecord()
         if stored is None:

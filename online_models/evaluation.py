@@ -22,8 +22,10 @@ import orjson
 
 from events.decode import InvalidEvent, decode_click, decode_purchase
 from events.partitioning import partition_for
-from online_models.engine import DictRecordStore, ScoringEngine
+from online_models.engine import DictRecordStore, ListPolicy, ScoringEngine
 from online_models.pipeline import ScoringPipeline
+from online_models.reco_metrics import NextItemEvaluator
+from online_models.recommend import Recommender
 
 _DECODERS = {"click": (0, decode_click), "purchase": (1, decode_purchase)}
 
@@ -44,17 +46,23 @@ class PropensityRun:
     events: int = 0
     rejected: int = 0
     last_ts: int = 0
+    next_item: NextItemEvaluator = field(default_factory=NextItemEvaluator)
 
 
-def run_propensity(
+def run_offline(
     events: Iterable[tuple[str, dict]],
     pipeline: ScoringPipeline,
+    recommender: Recommender | None = None,
     partitions: int = 8,
     count_from: Callable[[int, int], bool] = lambda index, ts: True,
     on_progress: Callable[[int], None] = lambda n: None,
 ) -> PropensityRun:
-    """Feed ``(kind, event)`` pairs through the engine; keep the scores ``count_from(index, ts)`` selects."""
-    engine = ScoringEngine(pipeline, DictRecordStore())
+    """Feed ``(kind, event)`` pairs through the engine; keep what ``count_from(index, ts)`` selects.
+
+    Every trigger event gets a list (no rate limit), so each view in a
+    session is checked against the list built right after the event before it.
+    """
+    engine = ScoringEngine(pipeline, DictRecordStore(), recommender, ListPolicy(min_interval_ms=0, k=20))
     run = PropensityRun()
     for index, (kind, doc) in enumerate(events):
         source, decode = _DECODERS[kind]
@@ -64,10 +72,12 @@ def run_propensity(
             run.rejected += 1
             continue
         key = event.user_id.encode()
+        counted = count_from(index, event.ts)
+        engine.next_item_total = run.next_item if counted else None
         score = engine.process(source, partition_for(key, partitions), index, key, event)
         run.events += 1
         run.last_ts = max(run.last_ts, event.ts)
-        if score is not None and count_from(index, event.ts):
+        if score is not None and counted:
             run.scored.append(ScoredClick(event.user_id, event.ts, score.score))
         elif source == 1:
             run.purchases.setdefault(event.user_id, []).append(event.ts)

@@ -54,6 +54,7 @@ class ScoringPipeline:
         self.window_ms = int(window_s * 1000)
         self.bounds = bounds
         self.max_pending = max_pending
+        self.duplicates = 0
 
     def handle(
         self, record: UserRecord | None, event: ClickEvent | PurchaseEvent
@@ -65,6 +66,7 @@ class ScoringPipeline:
         if record is None or record.state.is_expired(event.ts, self.bounds):
             record = UserRecord()
         if not record.state.update(event, self.bounds):
+            self.duplicates += 1
             return record, None
         if isinstance(event, PurchaseEvent):
             record.pending.convert(event.ts, self.window_ms)

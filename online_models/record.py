@@ -6,6 +6,7 @@ import orjson
 
 from features.user_state import UserState
 from online_models.labels import PendingExamples
+from online_models.session_items import SessionItems
 
 
 class UserRecord:
@@ -25,7 +26,7 @@ class UserRecord:
     (True, [41, 7])
     """
 
-    __slots__ = ("state", "pending", "positions", "latest", "opted_out")
+    __slots__ = ("state", "pending", "positions", "latest", "opted_out", "session", "last_list_ts")
 
     def __init__(
         self,
@@ -34,6 +35,8 @@ class UserRecord:
         positions: list[int] | None = None,
         latest: list | None = None,
         opted_out: bool = False,
+        session: SessionItems | None = None,
+        last_list_ts: int = 0,
     ) -> None:
         self.state = state if state is not None else UserState()
         self.pending = pending if pending is not None else PendingExamples()
@@ -42,6 +45,9 @@ class UserRecord:
         self.latest = latest
         # An opted-out user's events change nothing and get no score until they opt in.
         self.opted_out = opted_out
+        # What the recommender knows of the user, and when their last list was published.
+        self.session = session if session is not None else SessionItems()
+        self.last_list_ts = last_list_ts
 
     def advance(self, source: int, position: int) -> bool:
         """Record that the event at ``position`` of ``source`` is folded in; False if it already was."""
@@ -62,13 +68,23 @@ class UserRecord:
                 self.positions,
                 self.latest,
                 self.opted_out,
+                self.session.to_fields(),
+                self.last_list_ts,
             ]
         )
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> UserRecord:
-        state, items, dropped, positions, latest, opted_out = orjson.loads(raw)
-        return cls(UserState.from_fields(state), PendingExamples(items, dropped), positions, latest, opted_out)
+        state, items, dropped, positions, latest, opted_out, session, last_list_ts = orjson.loads(raw)
+        return cls(
+            UserState.from_fields(state),
+            PendingExamples(items, dropped),
+            positions,
+            latest,
+            opted_out,
+            SessionItems.from_fields(session),
+            last_list_ts,
+        )
 
     def describe(self, user_id: str) -> dict:
         """What the scorer knows about the user: current features and latest score (for the HTTP view)."""
@@ -83,4 +99,5 @@ class UserRecord:
             "propensity": latest,
             "pending_examples": len(self.pending),
             "opted_out": self.opted_out,
+            "session_items": list(self.session.items),
         }

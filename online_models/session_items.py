@@ -3,8 +3,10 @@
 It lives inside the per-user record, which reaches a Kafka changelog on every
 commit, so it is kept small and bounded: at most ``max_items`` recent item ids
 of the session, ``max_cart`` cart items and ``max_purchased`` purchased items.
-Serialised with orjson, a session of 20 YooChoose item ids (9 digits) takes
-about 300 bytes; an empty one 20 bytes (see ``tests/unit/test_recommend.py``).
+Measured as ``len(orjson.dumps(state.to_fields()))``: 22 bytes for a new user,
+287 bytes for a session of 20 nine-digit item ids, 1,125 bytes with every
+bound full (20 + 20 + 50 such ids); 91 bytes on average over the YooChoose
+users and 111 over the REES46 users after replaying each sample.
 
 >>> from events import ClickEvent
 >>> s = SessionItems()
@@ -42,8 +44,10 @@ class SessionItems:
     ----------
     session_id
         The current session's id, or None when the user's events carry none.
-    started, last_ts
-        Event time (epoch ms) of the session's first and latest event; 0 before any.
+    started
+        Event time (epoch ms) of the session's first event; 0 before any.
+    last_ts
+        Event time (epoch ms) of the user's latest event; None before any.
     items
         Item ids viewed or carted in the session, oldest first, repeats kept
         (a repeat says the user came back to it), at most ``max_items``.
@@ -59,7 +63,7 @@ class SessionItems:
         self,
         session_id: str | None = None,
         started: int = 0,
-        last_ts: int = 0,
+        last_ts: int | None = None,
         items: list[str] | None = None,
         cart: list[str] | None = None,
         purchased: list[str] | None = None,
@@ -77,7 +81,7 @@ class SessionItems:
         A session id that differs from the current one starts a new session;
         without one (purchases carry none), so does ``gap_ms`` of inactivity.
         """
-        if not self.last_ts:
+        if self.last_ts is None:
             return True
         session_id = getattr(event, "session_id", None)
         if session_id is not None:
@@ -102,7 +106,7 @@ class SessionItems:
             self.session_id = getattr(event, "session_id", None)
             self.started = event.ts
             self.items = []
-        self.last_ts = max(self.last_ts, event.ts)
+        self.last_ts = event.ts if self.last_ts is None else max(self.last_ts, event.ts)
         if isinstance(event, PurchaseEvent):
             for line in event.items:
                 if line.item_id in self.cart:

@@ -17,7 +17,7 @@ from faust.types import ConsumerT
 from online_models.pipeline import ScoringPipeline
 from online_models.propensity import PropensityModel
 from streams.metrics import CONTENT_TYPE_LATEST, ScorerMetrics
-from streams.processor import EventProcessor
+from streams.processor import EventProcessor, make_recommender
 from streams.publisher import Publisher
 from streams.settings import Settings
 from streams.state import PartitionedStore, RecordCache, partition_for
@@ -125,7 +125,9 @@ class Worker:
                 self.publisher.flush,
                 on_record=self._on_record_flushed,
             )
-            self.processor = EventProcessor(self.settings, self.pipeline, cache, self.publisher, self.metrics)
+            self.processor = EventProcessor(
+                self.settings, self.pipeline, cache, self.publisher, self.metrics, make_recommender(self.settings)
+            )
         return self.processor
 
     async def score_events(self, stream: faust.StreamT) -> None:
@@ -188,6 +190,10 @@ class Worker:
         metrics.learned.labels(label="positive").inc(positives - seen_positives)
         metrics.learned.labels(label="negative").inc((total - positives) - (seen_total - seen_positives))
         self._learned_reported = (positives, total)
+        live = processor.engine.next_item.result()
+        for name in ("hr10", "hr20", "mrr10", "mrr20"):
+            metrics.next_item.labels(metric=name).set(getattr(live, name))
+        metrics.next_item_lists.set(live.count)
 
     async def _on_before_shutdown(self, app: faust.App, **kwargs: Any) -> None:
         if self.processor is not None:

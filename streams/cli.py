@@ -243,7 +243,27 @@ def tail_command(user: str | None, from_start: bool, duration: float | None, **o
     from streams.tail import ScoreBoard, tail
 
     board = tail(load_settings(**overrides), ScoreBoard(user=user), duration, from_start=from_start)
-    click.echo(f"received {board.received:,} scores")
+    click.echo(f"received {board.received:,} scores and {board.lists_received:,} recommendation lists")
+
+
+@cli.command()
+@click.option("--events", type=int, default=200_000, show_default=True)
+@click.option("--users", type=int, default=20_000, show_default=True)
+@click.option("--items", type=int, default=10_000, show_default=True)
+@click.option("--latency-seconds", type=float, default=20.0, show_default=True, help="Length of the latency run.")
+@click.option("--workers", type=int, default=1, show_default=True, help="Also measure this many workers sharing the input.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def bench(events: int, users: int, items: int, latency_seconds: float, workers: int, as_json: bool) -> None:
+    """Measure throughput (Faust ceiling, scorer, plain loop), latency, memory and state size."""
+    from streams.bench import run_bench
+
+    report = (lambda line: None) if as_json else click.echo
+    result = run_bench(load_settings(), events, users, items, latency_seconds, workers, report)
+    if as_json:
+        click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(f"scorer/ceiling {result['ratio_scorer_to_ceiling']:.2f}, scorer/plain loop {result['ratio_scorer_to_plain_loop']:.2f}, "
+                   f"state {result['state_bytes_per_user']:.0f} bytes/user")
 
 
 def main() -> None:

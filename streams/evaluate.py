@@ -10,10 +10,11 @@ from rich.progress import Progress
 
 from events.datasets import read_events
 from events.decode import parse_ts
-from online_models.evaluation import label, run_propensity
+from online_models.evaluation import label, run_offline
 from online_models.metrics import propensity_report
 from online_models.pipeline import ScoringPipeline
 from online_models.propensity import PropensityModel
+from streams.processor import make_recommender
 from streams.settings import Settings
 
 
@@ -51,9 +52,10 @@ def evaluate_files(
     started = time.perf_counter()
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("evaluating", total=len(events))
-        run = run_propensity(
+        run = run_offline(
             events,
             pipeline,
+            make_recommender(settings),
             partitions=settings.partitions,
             count_from=counts,
             on_progress=lambda n: bar.update(task, completed=n),
@@ -62,6 +64,13 @@ def evaluate_files(
     labels, scores, times = label(run, window_ms, closed_windows_only)
     result: dict[str, Any] = {
         "propensity": propensity_report(labels, scores),
+        "recommendations": {
+            "hr@10": run.next_item.result().hr10,
+            "hr@20": run.next_item.result().hr20,
+            "mrr@10": run.next_item.result().mrr10,
+            "mrr@20": run.next_item.result().mrr20,
+            "events": run.next_item.count,
+        },
         "events": run.events,
         "rejected": run.rejected,
         "events_per_second": run.events / elapsed if elapsed else float("nan"),

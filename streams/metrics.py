@@ -62,6 +62,13 @@ class ScorerMetrics:
         self.users = Gauge("scorer_users_in_state", "Users held in this worker's table partitions.", registry=r)
         self.label_queue = Gauge("scorer_label_queue_users", "Users with a scored click waiting for its conversion window to close.", registry=r)
         self.learned = Counter("scorer_model_examples_learned", "Labelled examples the propensity model learned.", ["label"], registry=r)
+        self.next_item = Gauge(
+            "scorer_recommendation_quality",
+            "Next-item quality of the recommendation lists over the last 1,000 checked views (hr10, hr20, mrr10, mrr20).",
+            ["metric"],
+            registry=r,
+        )
+        self.next_item_lists = Gauge("scorer_recommendation_checked_lists", "Lists in the quality window.", registry=r)
         self._consumed: dict[tuple[str, str], Counter] = {}
         self._rejected: dict[str, Counter] = {}
         self._published: dict[str, Counter] = {}

@@ -15,7 +15,8 @@ import orjson
 
 from events.decode import InvalidEvent, decode_click, decode_consent, decode_purchase
 from events.schema import ClickEvent, ConsentEvent, PurchaseEvent
-from online_models.engine import ScoringEngine
+from online_models.engine import ListPolicy, RecommendationList, ScoringEngine
+from online_models.recommend import Recommender, RecommenderConfig
 from online_models.pipeline import Score, ScoringPipeline
 from streams.metrics import ScorerMetrics
 from streams.publisher import Publisher
@@ -24,6 +25,39 @@ from streams.state import RecordCache
 
 
 audit = logging.getLogger("scorer.audit")
+
+
+def list_policy(settings: Settings) -> ListPolicy:
+    return ListPolicy(
+        triggers=settings.reco_trigger_types,
+        min_interval_ms=int(settings.reco_min_interval_s * 1000),
+        k=settings.reco_k,
+    )
+
+
+def make_recommender(settings: Settings) -> Recommender:
+    return Recommender(
+        RecommenderConfig(
+            k=settings.reco_k,
+            exclude_purchased=settings.reco_exclude_purchased,
+            exclude_cart=settings.reco_exclude_cart,
+        )
+    )
+
+
+def list_payload(built: RecommendationList, scored_at_ms: int) -> bytes:
+    """The JSON value published on the recommendations topic."""
+    return orjson.dumps(
+        {
+            "user_id": built.user_id,
+            "items": [{"item_id": item, "score": score} for item, score in built.items],
+            "strategy": built.strategy,
+            "model_version": built.model_version,
+            "event_id": built.event_id,
+            "event_ts": built.event_ts,
+            "scored_at": scored_at_ms,
+        }
+    )
 
 
 def score_payload(score: Score, scored_at_ms: int) -> bytes:
@@ -51,12 +85,13 @@ class EventProcessor:
         cache: RecordCache,
         publisher: Publisher,
         metrics: ScorerMetrics | None = None,
+        recommender: Recommender | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.metrics = metrics if metrics is not None else ScorerMetrics()
         self.pipeline = pipeline
         self.cache = cache
-        self.engine = ScoringEngine(pipeline, cache)
+        self.engine = ScoringEngine(pipeline, cache, recommender, list_policy(settings))
         self.publisher = publisher
         self.clock = clock
         self._decoders: dict[str, Callable[[bytes], ClickEvent | PurchaseEvent | ConsentEvent]] = {
@@ -68,6 +103,7 @@ class EventProcessor:
         self._scores_topic = settings.topic_scores_propensity
         # Erasure publishes tombstones to every output keyed by user, so compacted topics forget the user.
         self._consent_topic = settings.topic_consent
+        self._lists_topic = settings.topic_scores_recommendations
         self._erase_topics = (settings.topic_scores_propensity, settings.topic_scores_recommendations)
         self._dlq_topic = settings.topic_dlq
         self.consumed: Counter[str] = Counter()
@@ -116,6 +152,10 @@ class EventProcessor:
         except Exception as exc:  # noqa: BLE001 - one bad event must not stop the partition
             self.dead_letter(topic, partition, offset, key, value, "processing_error", repr(exc))
             return
+        built = self.engine.recommendation
+        if built is not None:
+            self.publisher.produce(self._lists_topic, key, list_payload(built, int(self.clock() * 1000)))
+            metrics.count_published(self._lists_topic)
         if score is None:
             if self.engine.replayed != replayed:
                 metrics.replayed.inc()

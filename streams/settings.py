@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from events.schema import CLICK_TYPES
+
 ENV_PREFIX = "SCORER_"
 
 
@@ -55,6 +57,15 @@ class Settings:
     topic_dlq: str = _setting("scorer.dlq", "Dead-letter topic for rejected input.")
     model: str = _setting("logreg", "Propensity model, by registry name: `logreg`, `hat` or `arf`.")
     conversion_window_s: float = _setting(1800.0, "A purchase within this many seconds of a click labels it positive.")
+    reco_k: int = _setting(10, "Items per published recommendation list.")
+    reco_triggers: str = _setting(
+        "product_view,add_to_cart,purchase", "Event types that publish a recommendation list (comma-separated)."
+    )
+    reco_min_interval_s: float = _setting(
+        5.0, "At most one list per user per this many seconds of event time (carts and purchases excepted)."
+    )
+    reco_exclude_purchased: bool = _setting(True, "Never recommend what the user already bought.")
+    reco_exclude_cart: bool = _setting(False, "Never recommend what is in the user's cart.")
     session_timeout_s: float = _setting(
         10.0, "Kafka consumer session timeout. The embedded broker forms a group in about half of it."
     )
@@ -73,6 +84,13 @@ class Settings:
             raise SettingsError("SCORER_WEB_PORT must be a TCP port")
         if self.conversion_window_s <= 0:
             raise SettingsError("SCORER_CONVERSION_WINDOW_S must be positive")
+        unknown = set(self.reco_trigger_types) - {*CLICK_TYPES, "purchase"}
+        if unknown:
+            raise SettingsError(f"SCORER_RECO_TRIGGERS has unknown event types: {', '.join(sorted(unknown))}")
+
+    @property
+    def reco_trigger_types(self) -> frozenset[str]:
+        return frozenset(t.strip() for t in self.reco_triggers.split(",") if t.strip())
 
     @property
     def canonical_url(self) -> str:
@@ -101,13 +119,30 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
+    def isolated(self, suffix: str) -> Settings:
+        """A copy whose app id and every topic name end in ``-suffix``: a fresh group and fresh topics.
+
+        >>> Settings().isolated("t1").topic_dlq
+        'scorer.dlq-t1'
+        """
+        names = {f.name: f"{getattr(self, f.name)}-{suffix}" for f in dataclasses.fields(self) if f.name.startswith("topic_")}
+        return self.replace(app_id=f"{self.app_id}-{suffix}", **names)
+
     @property
     def input_topics(self) -> tuple[str, str, str]:
         """Every topic the worker consumes, all keyed by user and co-partitioned."""
         return (self.topic_clickstream, self.topic_purchases, self.topic_consent)
 
 
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
 def _convert(name: str, kind: type, raw: str) -> Any:
+    if kind is bool:
+        if raw.strip().lower() in _TRUE | _FALSE:
+            return raw.strip().lower() in _TRUE
+        raise SettingsError(f"{Settings.env_name(name)}={raw!r} is not a boolean (true/false)")
     try:
         return kind(raw)
     except ValueError:

@@ -24,6 +24,7 @@ class ScoreBoard:
         self.scores: dict[str, dict] = {}
         self.lists: dict[str, dict] = {}
         self.received = 0
+        self.lists_received = 0
         self.started = time.monotonic()
 
     def add(self, topic_kind: str, value: bytes | None, key: bytes | None) -> None:
@@ -35,13 +36,17 @@ class ScoreBoard:
         doc = orjson.loads(value)
         if self.user is not None and doc.get("user_id") != self.user:
             return
-        self.received += 1
-        (self.scores if topic_kind == "propensity" else self.lists)[doc["user_id"]] = doc
+        if topic_kind == "propensity":
+            self.received += 1
+            self.scores[doc["user_id"]] = doc
+        else:
+            self.lists_received += 1
+            self.lists[doc["user_id"]] = doc
 
     def render(self, header: str = "") -> Table:
         rate = self.received / max(time.monotonic() - self.started, 1e-9)
         table = Table(
-            title=f"{header}scores received {self.received:,} ({rate:,.0f}/s)"
+            title=f"{header}scores received {self.received:,} ({rate:,.0f}/s), lists {self.lists_received:,}"
             + (f"  |  user {self.user}" if self.user else ""),
             caption="Ctrl-C to stop",
         )

@@ -26,25 +26,17 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
 @pytest.fixture
 def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
     """Fresh topic and group names per test, so tests never see each other's data."""
-    tag = uuid.uuid4().hex[:8]
     return Settings(
         broker=broker.bootstrap,
         partitions=4,
-        app_id=f"scorer-{tag}",
         web_port=free_port(),
         data_dir=str(tmp_path / "data"),
         store="memory",
-        topic_clickstream=f"clickstream-{tag}",
-        topic_purchases=f"purchases-{tag}",
-        topic_consent=f"consent-{tag}",
-        topic_scores_propensity=f"scores.propensity-{tag}",
-        topic_scores_recommendations=f"scores.recommendations-{tag}",
-        topic_dlq=f"scorer.dlq-{tag}",
         # The embedded broker forms a group in about half the session timeout.
         session_timeout_s=6.0,
         heartbeat_interval_s=1.0,
         commit_interval_s=0.5,
-    )
+    ).isolated(uuid.uuid4().hex[:8])
 
 
 class RunningWorker:

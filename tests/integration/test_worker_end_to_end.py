@@ -74,3 +74,30 @@ def test_user_view_shows_current_features_and_404_for_strangers(settings, start_
         raise AssertionError("expected 404")
     except urllib.error.HTTPError as exc:
         assert exc.code == 404
+
+
+def test_views_produce_recommendation_lists_within_the_rate_limit(settings, start_worker_for):
+    start_worker_for(settings)
+    out = producer(settings)
+    # Two users browse the same three items in order; then u3 views item a.
+    n = 0
+    for user in ("u1", "u2"):
+        for step, item in enumerate("abc"):
+            n += 1
+            event = {"event_id": f"{user}-{item}", "user_id": user, "ts": T0 + step * 10_000, "type": "product_view", "item_id": item, "session_id": f"s-{user}"}
+            out.produce(settings.topic_clickstream, key=user.encode(), value=orjson.dumps(event))
+    # u3: a view, then a second view 1 s later (rate-limited), then an add to cart (always listed).
+    burst = [("u3-a", "product_view", "a", 0), ("u3-b", "product_view", "b", 1_000), ("u3-cart", "add_to_cart", "b", 2_000)]
+    for event_id, kind, item, offset in burst:
+        event = {"event_id": event_id, "user_id": "u3", "ts": T0 + 60_000 + offset, "type": kind, "item_id": item, "session_id": "s-u3"}
+        out.produce(settings.topic_clickstream, key=b"u3", value=orjson.dumps(event))
+    out.flush(10)
+    lists = consume(settings, settings.topic_scores_recommendations, expected=8)
+    by_event = {orjson.loads(m.value())["event_id"]: (m.key(), orjson.loads(m.value())) for m in lists}
+    assert set(by_event) == {"u1-a", "u1-b", "u1-c", "u2-a", "u2-b", "u2-c", "u3-a", "u3-cart"}
+    key, doc = by_event["u3-a"]
+    assert key == b"u3" and doc["user_id"] == "u3"
+    assert {"items", "strategy", "model_version", "event_ts", "scored_at"} <= set(doc)
+    # After viewing a, sessions that viewed a went on to b, then c: b ranks above c.
+    ranked = [entry["item_id"] for entry in doc["items"]]
+    assert ranked.index("b") < ranked.index("c") and len(ranked) <= settings.reco_k

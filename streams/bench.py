@@ -1,0 +1,293 @@
+"""``scorer bench``: throughput, latency, memory and state size on the embedded broker.
+
+One invocation pre-produces the same realistic mix (the built-in traffic
+generator) and measures, on it:
+
+(a) the Faust ceiling: a bare agent that decodes and discards;
+(b) the full scorer: a real worker process (RocksDB table), from first to last message;
+(c) the same processing code in a plain confluent-kafka loop without Faust;
+
+then end-to-end latency (input record's produce time to its score's produce
+time) with a fresh worker fed at half of (b)'s rate, the worker's peak RSS,
+and the mean serialized bytes of a user's record. Nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+from confluent_kafka import Consumer, TopicPartition
+
+from events.partitioning import partition_for
+from events.synthetic import TrafficGenerator
+from online_models.pipeline import ScoringPipeline
+from online_models.propensity import PropensityModel
+from streams.broker import EmbeddedBroker, free_port
+from streams.processor import EventProcessor
+from streams.publisher import Publisher
+from streams.settings import Settings
+from streams.state import RecordCache
+from streams.supervise import health, start_worker, stop_process, wait_until_assigned
+from streams.topics import create_topics
+from streams.traffic import send_events
+
+Report = Callable[[str], None]
+
+
+def _fresh(settings: Settings, tag: str) -> Settings:
+    return settings.isolated(f"{tag}-{uuid.uuid4().hex[:6]}").replace(web_port=free_port())
+
+
+def _produce(settings: Settings, events: int, users: int, items: int, rate: float | None = None) -> int:
+    create_topics(settings)
+    generated = TrafficGenerator(users=users, items=items, seed=7).take(events)
+    return send_events(Publisher(settings), settings, generated, rate=rate)
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure_ceiling(settings: Settings, expected: int) -> float:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streams.bench_ceiling", settings.broker, f"ceiling-{uuid.uuid4().hex[:6]}", str(expected), *settings.input_topics[:2]],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if b"{" not in line:
+            raise RuntimeError("the ceiling agent exited without a result")
+        # Faust's worker may put terminal control codes before the line.
+        result = orjson.loads(line[line.index(b"{") :])
+        return expected / result["seconds"]
+    finally:
+        stop_process(process)
+
+
+def _consumed(doc: dict[str, Any] | None) -> int:
+    return sum(doc["consumed"].values()) if doc else 0
+
+
+def measure_worker(settings: Settings, expected: int, log: Path) -> dict[str, float]:
+    """Run a worker on pre-produced input; events/s from its first to its last message."""
+    process = start_worker(settings, log)
+    try:
+        wait_until_assigned(settings, process, timeout_s=120)
+        started = None
+        deadline = time.monotonic() + 600
+        done = 0
+        while done < expected and time.monotonic() < deadline:
+            done = _consumed(health(settings))
+            if done and started is None:
+                started = time.monotonic()
+            time.sleep(0.05)
+        elapsed = time.monotonic() - (started or time.monotonic())
+        metrics = _scrape(settings)
+        count = metrics.get("scorer_state_record_bytes_count", 0.0)
+        return {
+            "eps": done / elapsed if elapsed > 0 else float("nan"),
+            "peak_rss_mb": _peak_rss_mb(process.pid),
+            "state_bytes_per_user": metrics.get("scorer_state_record_bytes_sum", 0.0) / count if count else float("nan"),
+        }
+    finally:
+        stop_process(process)
+
+
+def _scrape(settings: Settings) -> dict[str, float]:
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{settings.web_port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples if not s.labels}
+
+
+class _DictStore:
+    def __init__(self) -> None:
+        self.data: dict[bytes, bytes] = {}
+
+    def get(self, partition: int, key: bytes) -> bytes | None:
+        return self.data.get(key)
+
+    def put(self, partition: int, key: bytes, value: bytes) -> None:
+        self.data[key] = value
+
+    def delete(self, partition: int, key: bytes) -> None:
+        self.data.pop(key, None)
+
+
+def measure_plain_loop(settings: Settings, expected: int) -> float:
+    """The worker's processing code in a bare confluent-kafka loop, changelog included."""
+    publisher = Publisher(settings)
+    changelog = f"{settings.app_id}-plain-changelog"
+    cache = RecordCache(_DictStore(), lambda p, k, v: publisher.produce(changelog, k, v), publisher.flush)
+    processor = EventProcessor(
+        settings, ScoringPipeline(PropensityModel(settings.model, "plain")), cache, publisher
+    )
+    consumer = Consumer(
+        {"bootstrap.servers": settings.broker, "group.id": f"plain-{uuid.uuid4().hex[:6]}", "enable.auto.commit": False}
+    )
+    consumer.assign([TopicPartition(t, p, 0) for t in settings.input_topics[:2] for p in range(settings.partitions)])
+    done = 0
+    started = 0.0
+    last_flush = time.monotonic()
+    process = processor.process
+    try:
+        while done < expected:
+            for message in consumer.consume(1000, timeout=1.0):
+                if message.error():
+                    continue
+                if not done:
+                    started = time.perf_counter()
+                process(message.topic(), message.partition(), message.offset(), message.key(), message.value())
+                done += 1
+            publisher.poll()
+            if time.monotonic() - last_flush > settings.commit_interval_s:
+                cache.flush()
+                last_flush = time.monotonic()
+        cache.flush()
+        return done / (time.perf_counter() - started)
+    finally:
+        consumer.close()
+
+
+def measure_latency(settings: Settings, rate: float, seconds: float, users: int, items: int, log: Path) -> dict[str, float]:
+    """Feed a fresh worker at ``rate`` events/s; produce-time to score-produce-time percentiles."""
+    create_topics(settings)
+    process = start_worker(settings, log)
+    try:
+        wait_until_assigned(settings, process, timeout_s=120)
+        events = int(rate * seconds)
+        sender = threading.Thread(target=_produce, args=(settings, events, users, items, rate))
+        sender.start()
+        produced: dict[str, float] = {}
+        latencies = []
+        consumer = Consumer(
+            {"bootstrap.servers": settings.broker, "group.id": f"lat-{uuid.uuid4().hex[:6]}", "auto.offset.reset": "earliest", "session.timeout.ms": 6000}
+        )
+        consumer.subscribe([settings.topic_clickstream, settings.topic_scores_propensity])
+        deadline = time.monotonic() + seconds + 60
+        scores = []
+        while time.monotonic() < deadline:
+            for message in consumer.consume(1000, timeout=0.5):
+                if message.error() or message.value() is None:
+                    continue
+                ts = message.timestamp()[1] / 1000
+                if message.topic() == settings.topic_clickstream:
+                    produced[orjson.loads(message.value())["event_id"]] = ts
+                else:
+                    scores.append((orjson.loads(message.value())["event_id"], ts))
+            if not sender.is_alive() and len(scores) >= len(produced) > 0:
+                break
+        sender.join()
+        consumer.close()
+        for event_id, ts in scores:
+            if event_id in produced:
+                latencies.append((ts - produced[event_id]) * 1000)
+        latencies.sort()
+        pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
+        return {"p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "scores": len(latencies)}
+    finally:
+        stop_process(process)
+
+
+def run_bench(
+    base: Settings, events: int, users: int, items: int, latency_seconds: float, workers: int, report: Report
+) -> dict[str, Any]:
+    port = free_port()
+    data = Path(base.data_dir) / "bench"
+    with EmbeddedBroker(port, log_path=data / "broker.log"):
+        settings = base.replace(
+            broker=f"127.0.0.1:{port}", data_dir=str(data), session_timeout_s=6.0, store="rocksdb"
+        )
+        input_settings = _fresh(settings, "input")
+        report(f"producing {events:,} events ({users:,} users, {items:,} items)")
+        _produce(input_settings, events, users, items)
+
+        report("(a) Faust ceiling: bare agent, decode and discard")
+        ceiling = measure_ceiling(input_settings, events)
+        report(f"    {ceiling:,.0f} events/s")
+
+        report("(b) full scorer: worker process, RocksDB table")
+        scorer_settings = _fresh(settings, "scorer").replace(
+            topic_clickstream=input_settings.topic_clickstream, topic_purchases=input_settings.topic_purchases
+        )
+        create_topics(scorer_settings)
+        scorer = measure_worker(scorer_settings, events, data / "worker-b.log")
+        report(f"    {scorer['eps']:,.0f} events/s, peak RSS {scorer['peak_rss_mb']:.0f} MB")
+
+        report("(c) the same code in a plain confluent-kafka loop")
+        plain = measure_plain_loop(scorer_settings.replace(app_id=f"plain-{uuid.uuid4().hex[:6]}"), events)
+        report(f"    {plain:,.0f} events/s")
+
+        rate = max(scorer["eps"] / 2, 1.0)
+        report(f"latency: fresh worker fed at {rate:,.0f} events/s for {latency_seconds:.0f}s")
+        latency = measure_latency(_fresh(settings, "latency"), rate, latency_seconds, users, items, data / "worker-lat.log")
+        report(f"    p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms, p99 {latency['p99']:.1f} ms")
+
+        result: dict[str, Any] = {
+            "events": events,
+            "users": users,
+            "items": items,
+            "ceiling_eps": ceiling,
+            "scorer_eps": scorer["eps"],
+            "plain_loop_eps": plain,
+            "ratio_scorer_to_ceiling": scorer["eps"] / ceiling,
+            "ratio_scorer_to_plain_loop": scorer["eps"] / plain,
+            "latency_ms": {k: latency[k] for k in ("p50", "p95", "p99")},
+            "latency_rate_eps": rate,
+            "peak_rss_mb": scorer["peak_rss_mb"],
+            "state_bytes_per_user": scorer["state_bytes_per_user"],
+        }
+        if workers > 1:
+            report(f"scale: {workers} workers on the same input")
+            result["workers"] = workers
+            result["scaled_eps"] = measure_scaled(settings, input_settings, events, workers, data)
+            report(f"    {result['scaled_eps']:,.0f} events/s in total")
+        return result
+
+
+def measure_scaled(settings: Settings, input_settings: Settings, events: int, workers: int, data: Path) -> float:
+    group = _fresh(settings, "scaled").replace(
+        topic_clickstream=input_settings.topic_clickstream, topic_purchases=input_settings.topic_purchases
+    )
+    create_topics(group)
+    replicas = [group.replace(web_port=free_port(), data_dir=str(data / f"replica-{i}")) for i in range(workers)]
+    processes = [start_worker(r, data / f"worker-scaled-{i}.log") for i, r in enumerate(replicas)]
+    try:
+        for replica, process in zip(replicas, processes):
+            wait_until_assigned(replica, process, timeout_s=120)
+        # Wait for the rebalance that gives every replica a share.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            shares = [len((health(r) or {}).get("assigned_partitions", [])) for r in replicas]
+            if all(shares) and len(set(shares)) <= 2:
+                break
+            time.sleep(0.2)
+        started = None
+        total = 0
+        deadline = time.monotonic() + 600
+        while total < events and time.monotonic() < deadline:
+            total = sum(_consumed(health(r)) for r in replicas)
+            if total and started is None:
+                started = time.monotonic()
+            time.sleep(0.05)
+        return total / (time.monotonic() - (started or time.monotonic()))
+    finally:
+        for process in processes:
+            stop_process(process)
