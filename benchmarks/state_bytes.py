@@ -2,8 +2,9 @@
 
     python benchmarks/state_bytes.py [--events 200000] [--users 20000]
 
-Runs the built-in traffic generator through the scoring pipeline (the code the
-worker runs) and prints the size of every user's stored record at the end:
+Runs the built-in traffic generator through the scoring engine with its
+recommender (the code the worker runs, partitioned like a worker with 8
+partitions) and prints the size of every user's stored record at the end:
 mean, median, p99 and max, overall and for users with pending examples.
 """
 
@@ -15,19 +16,24 @@ import statistics
 import orjson
 
 from events import decode_click, decode_purchase
+from events.partitioning import partition_for
 from events.synthetic import TrafficGenerator
-from online_models import PropensityModel, ScoringPipeline, UserRecord
+from online_models import PropensityModel, ScoringPipeline
+from online_models.engine import DictRecordStore, ScoringEngine
+from online_models.recommend import Recommender
 
 
 def measure(events: int, users: int, seed: int = 42) -> dict[str, float]:
-    pipeline = ScoringPipeline(PropensityModel("logreg", lineage="bench"))
-    records: dict[str, UserRecord] = {}
-    for kind, doc in TrafficGenerator(users=users, items=max(100, users // 2), seed=seed).take(events):
+    store = DictRecordStore()
+    engine = ScoringEngine(ScoringPipeline(PropensityModel("logreg", lineage="bench")), store, Recommender())
+    for position, (kind, doc) in enumerate(TrafficGenerator(users=users, items=max(100, users // 2), seed=seed).take(events)):
         raw = orjson.dumps(doc)
         event = decode_click(raw) if kind == "click" else decode_purchase(raw)
-        records[event.user_id], _ = pipeline.handle(records.get(event.user_id), event)
-    sizes = sorted(len(r.to_bytes()) for r in records.values())
-    pending = sorted(len(r.to_bytes()) for r in records.values() if len(r.pending))
+        key = event.user_id.encode()
+        engine.process(0 if kind == "click" else 1, partition_for(key, 8), position, key, event)
+    records = [record for partition in store.records.values() for record in partition.values()]
+    sizes = sorted(len(r.to_bytes()) for r in records)
+    pending = sorted(len(r.to_bytes()) for r in records if len(r.pending))
     return {
         "users": len(sizes),
         "mean": statistics.fmean(sizes),

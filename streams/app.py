@@ -6,7 +6,9 @@ configured at import time.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from pathlib import Path
 import time
 import uuid
 from typing import Any
@@ -50,11 +52,14 @@ class Worker:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # One directory per app: two apps sharing a RocksDB table would read each other's users.
+        datadir = Path(settings.data_dir) / settings.app_id
+        datadir.mkdir(parents=True, exist_ok=True)
         self.app = faust.App(
             settings.app_id,
             broker=[f"kafka://{host}" for host in settings.broker.split(",")],
             store="rocksdb://" if settings.store == "rocksdb" else "memory://",
-            datadir=settings.data_dir,
+            datadir=str(datadir),
             topic_partitions=settings.partitions,
             topic_replication_factor=settings.replication_factor,
             topic_disable_leader=True,
@@ -92,6 +97,7 @@ class Worker:
         self.app.on_partitions_revoked.connect(self._on_partitions_revoked)
         self.app.on_partitions_assigned.connect(self._on_partitions_assigned)
         self.app.timer(5.0, name="update_gauges")(self.update_gauges)
+        self.app.timer(settings.sweep_interval_s, name="expire_idle_users")(self.expire_idle_users)
         self.app.on_before_shutdown.connect(self._on_before_shutdown)
         self.app.agent(self.inputs, name="score_events")(self.score_events)
 
@@ -160,6 +166,19 @@ class Worker:
     def _on_record_flushed(self, size: int) -> None:
         self.metrics.flushed.inc()
         self.metrics.record_bytes.observe(size)
+
+    async def expire_idle_users(self) -> None:
+        """Delete users idle beyond the TTL (in event time), a chunk at a time between events."""
+        processor = self.processor
+        if processor is None:
+            return
+        engine = processor.engine
+        owned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == self.settings.topic_clickstream}
+        for partition in sorted(owned):
+            deleted = 0
+            for deleted in processor.cache.sweep(partition, lambda record, p=partition: engine.is_idle(record, p)):
+                await asyncio.sleep(0)
+            self.metrics.expired.inc(deleted)
 
     async def update_gauges(self) -> None:
         self.update_gauges_now()

@@ -32,7 +32,7 @@ from events.synthetic import TrafficGenerator
 from online_models.pipeline import ScoringPipeline
 from online_models.propensity import PropensityModel
 from streams.broker import EmbeddedBroker, free_port
-from streams.processor import EventProcessor
+from streams.processor import EventProcessor, make_recommender
 from streams.publisher import Publisher
 from streams.settings import Settings
 from streams.state import RecordCache
@@ -130,6 +130,9 @@ class _DictStore:
     def delete(self, partition: int, key: bytes) -> None:
         self.data.pop(key, None)
 
+    def items(self, partition: int) -> Any:
+        return iter(list(self.data.items()))
+
 
 def measure_plain_loop(settings: Settings, expected: int) -> float:
     """The worker's processing code in a bare confluent-kafka loop, changelog included."""
@@ -137,7 +140,11 @@ def measure_plain_loop(settings: Settings, expected: int) -> float:
     changelog = f"{settings.app_id}-plain-changelog"
     cache = RecordCache(_DictStore(), lambda p, k, v: publisher.produce(changelog, k, v), publisher.flush)
     processor = EventProcessor(
-        settings, ScoringPipeline(PropensityModel(settings.model, "plain")), cache, publisher
+        settings,
+        ScoringPipeline(PropensityModel(settings.model, "plain")),
+        cache,
+        publisher,
+        recommender=make_recommender(settings),
     )
     consumer = Consumer(
         {"bootstrap.servers": settings.broker, "group.id": f"plain-{uuid.uuid4().hex[:6]}", "enable.auto.commit": False}
@@ -200,6 +207,8 @@ def measure_latency(settings: Settings, rate: float, seconds: float, users: int,
             if event_id in produced:
                 latencies.append((ts - produced[event_id]) * 1000)
         latencies.sort()
+        if not latencies:
+            raise RuntimeError(f"no scores matched their input in the latency run; see {log}")
         pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
         return {"p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "scores": len(latencies)}
     finally:

@@ -59,6 +59,7 @@ class ScorerMetrics:
         self.commit = Histogram("scorer_commit_seconds", "Offset commits, including the state flush before each.", buckets=_PROCESSING_BUCKETS, registry=r)
         self.flushed = Counter("scorer_state_records_flushed", "User records written to store and changelog.", registry=r)
         self.record_bytes = Histogram("scorer_state_record_bytes", "Serialized size of flushed user records.", buckets=_BYTES_BUCKETS, registry=r)
+        self.expired = Counter("scorer_users_expired", "Users deleted after being idle beyond the state TTL.", registry=r)
         self.users = Gauge("scorer_users_in_state", "Users held in this worker's table partitions.", registry=r)
         self.label_queue = Gauge("scorer_label_queue_users", "Users with a scored click waiting for its conversion window to close.", registry=r)
         self.learned = Counter("scorer_model_examples_learned", "Labelled examples the propensity model learned.", ["label"], registry=r)

@@ -66,6 +66,9 @@ class Settings:
     )
     reco_exclude_purchased: bool = _setting(True, "Never recommend what the user already bought.")
     reco_exclude_cart: bool = _setting(False, "Never recommend what is in the user's cart.")
+    sweep_interval_s: float = _setting(
+        600.0, "How often users idle beyond the 90-day TTL (in event time) are deleted from state."
+    )
     session_timeout_s: float = _setting(
         10.0, "Kafka consumer session timeout. The embedded broker forms a group in about half of it."
     )

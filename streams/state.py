@@ -14,7 +14,8 @@ takes over partitions, and keeps standbys.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from events.partitioning import partition_for
@@ -40,6 +41,19 @@ class PartitionedStore:
         if self._rocksdb:
             return self._store._db_for_partition(partition).get(key)  # type: ignore[no-any-return]
         return self._store.data.get(key)  # type: ignore[no-any-return]
+
+    def items(self, partition: int) -> Iterator[tuple[bytes, bytes]]:
+        """Every stored (key, record) of one partition."""
+        if self._rocksdb:
+            for key, value in self._store._db_for_partition(partition).items():
+                # Faust keeps its own bookkeeping (the persisted offset) in the same database.
+                if not key.startswith(b"__faust"):
+                    yield key, value
+        else:
+            for key, owner in list(self._store._key_partition.items()):
+                value = self._store.data.get(key)
+                if owner == partition and value is not None:
+                    yield key, value
 
     def count(self) -> int:
         """Keys held locally (RocksDB's estimate for the on-disk store)."""
@@ -124,6 +138,26 @@ class RecordCache:
             dirty.discard(key)
         self._store.delete(partition, key)
         self._write_changelog(partition, key, None)
+
+    def sweep(self, partition: int, is_expired: Callable[[UserRecord], bool], chunk: int = 1_000) -> Iterator[int]:
+        """Delete the partition's records ``is_expired`` selects, ``chunk`` keys at a time.
+
+        Yields the running count after each chunk so a caller on an event loop can
+        let other work run. Each record is checked again just before it goes, so an
+        event folded in between chunks keeps its user alive.
+        """
+        deleted = 0
+        keys = (key for key, _ in self._store.items(partition))
+        while True:
+            batch = list(itertools.islice(keys, chunk))
+            if not batch:
+                return
+            for key in batch:
+                record = self.get(partition, key)
+                if record is not None and is_expired(record):
+                    self.delete(partition, key)
+                    deleted += 1
+            yield deleted
 
     def discard(self, partitions: Iterable[int]) -> None:
         """Forget records of partitions this worker no longer owns (after flushing them)."""

@@ -48,3 +48,6 @@ class DictStore:
 
     def delete(self, partition: int, key: bytes) -> None:
         self.data.get(partition, {}).pop(key, None)
+
+    def items(self, partition: int):
+        return iter(list(self.data.get(partition, {}).items()))

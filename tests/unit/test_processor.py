@@ -103,3 +103,18 @@ def test_events_redelivered_after_a_restart_are_not_folded_in_twice():
     assert again.replayed == 1
     assert again.cache.get(0, b"u1").state.session_events == 5
     assert len(publisher_again.on(SETTINGS.topic_scores_propensity)) == 1
+
+
+def test_the_sweep_deletes_idle_users_with_tombstones_and_keeps_active_ones():
+    processor, _, store, changelog = make_processor()
+    ttl_ms = 90 * 86_400_000
+    processor.process(SETTINGS.topic_clickstream, 0, 0, b"idle", click("idle", 0, T0))
+    processor.process(SETTINGS.topic_clickstream, 0, 1, b"active", click("active", 0, T0 + ttl_ms))
+    processor.process(SETTINGS.topic_clickstream, 0, 2, b"active", click("active", 1, T0 + ttl_ms + 2))
+    processor.cache.flush()
+    engine = processor.engine
+    counts = list(processor.cache.sweep(0, lambda record: engine.is_idle(record, 0), chunk=1))
+    assert counts[-1] == 1
+    assert store.get(0, b"idle") is None and processor.cache.get(0, b"idle") is None
+    assert processor.cache.get(0, b"active") is not None
+    assert (0, b"idle", None) in changelog
