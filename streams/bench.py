@@ -87,16 +87,14 @@ def measure_worker(settings: Settings, expected: int, log: Path) -> dict[str, fl
     process = start_worker(settings, log)
     try:
         wait_until_assigned(settings, process, timeout_s=120)
-        started = None
-        deadline = time.monotonic() + 600
-        done = 0
-        while done < expected and time.monotonic() < deadline:
-            done = _consumed(health(settings))
-            if done and started is None:
-                started = time.monotonic()
-            time.sleep(0.05)
-        elapsed = time.monotonic() - (started or time.monotonic())
+        elapsed = _time_to_consume(lambda: _consumed(health(settings)), expected)
+        done = _consumed(health(settings))
+        # Record sizes are observed when changed users are flushed, at the next commit.
+        deadline = time.monotonic() + 10 * settings.commit_interval_s
         metrics = _scrape(settings)
+        while not metrics.get("scorer_state_record_bytes_count") and time.monotonic() < deadline:
+            time.sleep(0.2)
+            metrics = _scrape(settings)
         count = metrics.get("scorer_state_record_bytes_count", 0.0)
         return {
             "eps": done / elapsed if elapsed > 0 else float("nan"),
@@ -105,6 +103,24 @@ def measure_worker(settings: Settings, expected: int, log: Path) -> dict[str, fl
         }
     finally:
         stop_process(process)
+
+
+def _time_to_consume(progress: Callable[[], int], expected: int, timeout_s: float = 600) -> float:
+    """Seconds from the last poll that saw nothing consumed to the poll that saw all of it."""
+    deadline = time.monotonic() + timeout_s
+    idle_since = time.monotonic()
+    started = None
+    while time.monotonic() < deadline:
+        done = progress()
+        now = time.monotonic()
+        if not done:
+            idle_since = now
+        elif started is None:
+            started = idle_since
+        if done >= expected:
+            return now - (started if started is not None else idle_since)
+        time.sleep(0.05)
+    raise TimeoutError(f"only part of {expected:,} events was consumed within {timeout_s:.0f}s")
 
 
 def _scrape(settings: Settings) -> dict[str, float]:
@@ -288,15 +304,8 @@ def measure_scaled(settings: Settings, input_settings: Settings, events: int, wo
             if all(shares) and len(set(shares)) <= 2:
                 break
             time.sleep(0.2)
-        started = None
-        total = 0
-        deadline = time.monotonic() + 600
-        while total < events and time.monotonic() < deadline:
-            total = sum(_consumed(health(r)) for r in replicas)
-            if total and started is None:
-                started = time.monotonic()
-            time.sleep(0.05)
-        return total / (time.monotonic() - (started or time.monotonic()))
+        elapsed = _time_to_consume(lambda: sum(_consumed(health(r)) for r in replicas), events)
+        return events / elapsed
     finally:
         for process in processes:
             stop_process(process)
