@@ -18,6 +18,7 @@ from faust.types import ConsumerT
 
 from online_models.pipeline import ScoringPipeline
 from online_models.propensity import PropensityModel
+from streams.fetching import limit_fetch_wait
 from streams.metrics import CONTENT_TYPE_LATEST, ScorerMetrics
 from streams.processor import EventProcessor, make_recommender
 from streams.publisher import Publisher
@@ -246,5 +247,6 @@ def run_worker(settings: Settings) -> None:
     from streams.topics import create_topics
 
     create_topics(settings)
+    limit_fetch_wait(settings.fetch_max_wait_ms)
     worker = Worker(settings)
     faust.Worker(worker.app, loglevel=settings.log_level, quiet=True).execute_from_commandline()

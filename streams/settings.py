@@ -72,6 +72,9 @@ class Settings:
     session_timeout_s: float = _setting(
         10.0, "Kafka consumer session timeout. The embedded broker forms a group in about half of it."
     )
+    fetch_max_wait_ms: int = _setting(
+        100, "Longest time a broker may hold the worker's fetch when no data is there (Faust fixes 1,500)."
+    )
     heartbeat_interval_s: float = _setting(1.0, "Kafka consumer heartbeat interval.")
     commit_interval_s: float = _setting(
         1.0, "How often offsets are committed; changed user state reaches the changelog at most this often."
