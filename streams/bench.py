@@ -35,7 +35,7 @@ from streams.broker import EmbeddedBroker, free_port
 from streams.processor import EventProcessor, make_recommender
 from streams.publisher import Publisher
 from streams.settings import Settings
-from streams.state import RecordCache
+from streams.state import MemoryStore, RecordCache
 from streams.supervise import health, start_worker, stop_process, wait_until_assigned
 from streams.topics import create_topics
 from streams.traffic import send_events
@@ -133,28 +133,11 @@ def _scrape(settings: Settings) -> dict[str, float]:
     return {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples if not s.labels}
 
 
-class _DictStore:
-    def __init__(self) -> None:
-        self.data: dict[bytes, bytes] = {}
-
-    def get(self, partition: int, key: bytes) -> bytes | None:
-        return self.data.get(key)
-
-    def put(self, partition: int, key: bytes, value: bytes) -> None:
-        self.data[key] = value
-
-    def delete(self, partition: int, key: bytes) -> None:
-        self.data.pop(key, None)
-
-    def items(self, partition: int) -> Any:
-        return iter(list(self.data.items()))
-
-
 def measure_plain_loop(settings: Settings, expected: int) -> float:
     """The worker's processing code in a bare confluent-kafka loop, changelog included."""
     publisher = Publisher(settings)
     changelog = f"{settings.app_id}-plain-changelog"
-    cache = RecordCache(_DictStore(), lambda p, k, v: publisher.produce(changelog, k, v), publisher.flush)
+    cache = RecordCache(MemoryStore(), lambda p, k, v: publisher.produce(changelog, k, v), publisher.flush)
     processor = EventProcessor(
         settings,
         ScoringPipeline(PropensityModel(settings.model, "plain")),

@@ -21,7 +21,7 @@ from typing import Any
 from events.partitioning import partition_for
 from online_models.record import UserRecord
 
-__all__ = ["PartitionedStore", "RecordCache", "partition_for"]
+__all__ = ["MemoryStore", "PartitionedStore", "RecordCache", "partition_for"]
 
 
 class PartitionedStore:
@@ -76,6 +76,25 @@ class PartitionedStore:
         else:
             self._store.data[key] = value
             self._store._key_partition[key] = partition
+
+
+class MemoryStore:
+    """Serialized records in plain dicts, by partition: the store of the plain benchmark loop and of tests."""
+
+    def __init__(self) -> None:
+        self.data: dict[int, dict[bytes, bytes]] = {}
+
+    def get(self, partition: int, key: bytes) -> bytes | None:
+        return self.data.get(partition, {}).get(key)
+
+    def put(self, partition: int, key: bytes, value: bytes) -> None:
+        self.data.setdefault(partition, {})[key] = value
+
+    def delete(self, partition: int, key: bytes) -> None:
+        self.data.get(partition, {}).pop(key, None)
+
+    def items(self, partition: int) -> Iterator[tuple[bytes, bytes]]:
+        return iter(list(self.data.get(partition, {}).items()))
 
 
 class RecordCache:

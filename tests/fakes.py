@@ -32,22 +32,3 @@ class MemoryPublisher:
 
     def on(self, topic: str) -> list[Record]:
         return [r for r in self.records if r.topic == topic]
-
-
-class DictStore:
-    """A partitioned store over plain dicts, like :class:`streams.state.PartitionedStore`."""
-
-    def __init__(self) -> None:
-        self.data: dict[int, dict[bytes, bytes]] = {}
-
-    def get(self, partition: int, key: bytes) -> bytes | None:
-        return self.data.get(partition, {}).get(key)
-
-    def put(self, partition: int, key: bytes, value: bytes) -> None:
-        self.data.setdefault(partition, {})[key] = value
-
-    def delete(self, partition: int, key: bytes) -> None:
-        self.data.get(partition, {}).pop(key, None)
-
-    def items(self, partition: int):
-        return iter(list(self.data.get(partition, {}).items()))

@@ -4,7 +4,8 @@ from online_models import PropensityModel, ScoringPipeline
 from streams.processor import EventProcessor
 from streams.settings import Settings
 from streams.state import RecordCache
-from tests.fakes import DictStore, MemoryPublisher
+from streams.state import MemoryStore
+from tests.fakes import MemoryPublisher
 from tests.strategies import T0
 
 SETTINGS = Settings()
@@ -12,7 +13,7 @@ SETTINGS = Settings()
 
 def make_processor(store=None):
     publisher = MemoryPublisher()
-    store = store if store is not None else DictStore()
+    store = store if store is not None else MemoryStore()
     changelog = []
     cache = RecordCache(store, lambda p, k, v: changelog.append((p, k, v)), publisher.flush)
     processor = EventProcessor(
