@@ -36,11 +36,13 @@ def list_policy(settings: Settings) -> ListPolicy:
 
 
 def make_recommender(settings: Settings) -> Recommender:
+    weights = {f"{name}_weight": weight for name, weight in settings.reco_blend.items()}
     return Recommender(
         RecommenderConfig(
             k=settings.reco_k,
             exclude_purchased=settings.reco_exclude_purchased,
             exclude_cart=settings.reco_exclude_cart,
+            **weights,
         )
     )
 

@@ -22,6 +22,8 @@ from typing import Any
 from events.schema import CLICK_TYPES
 
 ENV_PREFIX = "SCORER_"
+#: Recommender components whose blend weights SCORER_RECO_WEIGHTS sets.
+RECO_COMPONENTS = ("repeat", "cooccurrence", "knn", "popularity")
 
 
 def _setting(default: Any, doc: str) -> Any:
@@ -64,6 +66,10 @@ class Settings:
     reco_min_interval_s: float = _setting(
         5.0, "At most one list per user per this many seconds of event time (carts and purchases excepted)."
     )
+    reco_weights: str = _setting(
+        "repeat=2.0,cooccurrence=1.0,knn=1.0,popularity=0.1",
+        "Blend weights of the recommenders: in-session repeats, co-occurrence, session-kNN, popularity.",
+    )
     reco_exclude_purchased: bool = _setting(True, "Never recommend what the user already bought.")
     reco_exclude_cart: bool = _setting(False, "Never recommend what is in the user's cart.")
     sweep_interval_s: float = _setting(
@@ -90,9 +96,28 @@ class Settings:
             raise SettingsError("SCORER_WEB_PORT must be a TCP port")
         if self.conversion_window_s <= 0:
             raise SettingsError("SCORER_CONVERSION_WINDOW_S must be positive")
+        try:
+            components = set(self.reco_blend)
+        except ValueError:
+            raise SettingsError("SCORER_RECO_WEIGHTS must look like repeat=2,cooccurrence=1,knn=1,popularity=0.1") from None
+        if components - set(RECO_COMPONENTS):
+            raise SettingsError(f"SCORER_RECO_WEIGHTS names unknown components; known: {', '.join(RECO_COMPONENTS)}")
         unknown = set(self.reco_trigger_types) - {*CLICK_TYPES, "purchase"}
         if unknown:
             raise SettingsError(f"SCORER_RECO_TRIGGERS has unknown event types: {', '.join(sorted(unknown))}")
+
+    @property
+    def reco_blend(self) -> dict[str, float]:
+        """``reco_weights`` as ``{component: weight}``.
+
+        >>> Settings(reco_weights="knn=0.5, popularity=0").reco_blend
+        {'knn': 0.5, 'popularity': 0.0}
+        """
+        blend = {}
+        for part in self.reco_weights.split(","):
+            name, _, value = part.partition("=")
+            blend[name.strip()] = float(value)
+        return blend
 
     @property
     def reco_trigger_types(self) -> frozenset[str]:

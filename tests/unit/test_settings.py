@@ -20,6 +20,10 @@ def test_environment_then_overrides():
         ({"SCORER_PARTITIONS": "0"}, "at least 1"),
         ({"SCORER_STORE": "redis"}, "SCORER_STORE"),
         ({"SCORER_WEB_PORT": "70000"}, "SCORER_WEB_PORT"),
+        ({"SCORER_RECO_WEIGHTS": "magic=1"}, "unknown components"),
+        ({"SCORER_RECO_WEIGHTS": "knn=lots"}, "must look like"),
+        ({"SCORER_RECO_TRIGGERS": "product_view,teleport"}, "teleport"),
+        ({"SCORER_RECO_EXCLUDE_CART": "maybe"}, "not a boolean"),
     ],
 )
 def test_bad_values_get_clear_errors(env, message):
