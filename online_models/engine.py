@@ -216,10 +216,6 @@ class ScoringEngine:
         self.store.put(partition, key, record)
         return True
 
-    def stream_time(self, partition: int) -> int:
-        """The latest event time seen in ``partition`` (0 before any)."""
-        return self._stream_time.get(partition, 0)
-
     def is_idle(self, record: UserRecord, partition: int) -> bool:
         """True for a user idle longer than the state TTL, in the partition's event time."""
         now = self._stream_time.get(partition, 0)

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import faust
 from faust.types import ConsumerT
 
+from events.partitioning import partition_for
 from online_models.pipeline import ScoringPipeline
 from online_models.propensity import PropensityModel
 from streams.fetching import limit_fetch_wait
@@ -23,7 +24,7 @@ from streams.metrics import CONTENT_TYPE_LATEST, ScorerMetrics
 from streams.processor import EventProcessor, make_recommender
 from streams.publisher import Publisher
 from streams.settings import Settings
-from streams.state import PartitionedStore, RecordCache, partition_for
+from streams.state import PartitionedStore, RecordCache
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,6 @@ and the mean serialized bytes of a user's record. Nothing here asserts a speed.
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 import sys
 import threading
@@ -27,7 +26,6 @@ from typing import Any
 import orjson
 from confluent_kafka import Consumer, TopicPartition
 
-from events.partitioning import partition_for
 from events.synthetic import TrafficGenerator
 from online_models.pipeline import ScoringPipeline
 from online_models.propensity import PropensityModel

@@ -18,7 +18,7 @@ from streams.processor import make_recommender
 from streams.settings import Settings
 
 
-def count_rule(events: list[tuple[str, dict]], file_starts: list[int], eval_after: str | None, eval_from_file: int | None):
+def count_rule(file_starts: list[int], eval_after: str | None, eval_from_file: int | None):
     """Which events count: after a time, or from the start of the N-th file (1-based)."""
     if eval_after is not None:
         after = parse_ts(int(eval_after) if eval_after.isdigit() else eval_after)
@@ -46,7 +46,7 @@ def evaluate_files(
     for path in paths:
         file_starts.append(len(events))
         events.extend(read_events([path], fmt))
-    counts = count_rule(events, file_starts, eval_after, eval_from_file)
+    counts = count_rule(file_starts, eval_after, eval_from_file)
     window_ms = int(settings.conversion_window_s * 1000)
     pipeline = ScoringPipeline(PropensityModel(settings.model, lineage="offline"), window_s=settings.conversion_window_s)
     started = time.perf_counter()
@@ -62,14 +62,15 @@ def evaluate_files(
         )
     elapsed = time.perf_counter() - started
     labels, scores, times = label(run, window_ms, closed_windows_only)
+    next_item = run.next_item.result()
     result: dict[str, Any] = {
         "propensity": propensity_report(labels, scores),
         "recommendations": {
-            "hr@10": run.next_item.result().hr10,
-            "hr@20": run.next_item.result().hr20,
-            "mrr@10": run.next_item.result().mrr10,
-            "mrr@20": run.next_item.result().mrr20,
-            "events": run.next_item.count,
+            "hr@10": next_item.hr10,
+            "hr@20": next_item.hr20,
+            "mrr@10": next_item.mrr10,
+            "mrr@20": next_item.mrr20,
+            "events": next_item.count,
         },
         "events": run.events,
         "rejected": run.rejected,

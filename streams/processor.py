@@ -103,10 +103,10 @@ class EventProcessor:
         }
         self._sources = {topic: index for index, topic in enumerate(self._decoders)}
         self._scores_topic = settings.topic_scores_propensity
-        # Erasure publishes tombstones to every output keyed by user, so compacted topics forget the user.
-        self._consent_topic = settings.topic_consent
         self._lists_topic = settings.topic_scores_recommendations
-        self._erase_topics = (settings.topic_scores_propensity, settings.topic_scores_recommendations)
+        self._consent_topic = settings.topic_consent
+        # Erasure publishes tombstones to every output keyed by user, so compacted topics forget the user.
+        self._erase_topics = (self._scores_topic, self._lists_topic)
         self._dlq_topic = settings.topic_dlq
         self.consumed: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
@@ -144,7 +144,7 @@ class EventProcessor:
             return
         if isinstance(event, ConsentEvent):
             metrics.count_consumed(topic, event.action)
-            self._consent(topic, partition, offset, key, event, record_ts)  # type: ignore[arg-type]
+            self._consent(topic, partition, offset, key, value, event, record_ts)  # type: ignore[arg-type]
             return
         metrics.count_consumed(topic, getattr(event, "type", "purchase"))
         replayed, suppressed = self.engine.replayed, self.engine.suppressed
@@ -155,16 +155,18 @@ class EventProcessor:
             self.dead_letter(topic, partition, offset, key, value, "processing_error", repr(exc))
             return
         built = self.engine.recommendation
-        if built is not None:
-            self.publisher.produce(self._lists_topic, key, list_payload(built, int(self.clock() * 1000)))
-            metrics.count_published(self._lists_topic)
-        if score is None:
+        if built is None and score is None:
             if self.engine.replayed != replayed:
                 metrics.replayed.inc()
             elif self.engine.suppressed != suppressed:
                 metrics.suppressed.inc()
             return
         now = self.clock()
+        if built is not None:
+            self.publisher.produce(self._lists_topic, key, list_payload(built, int(now * 1000)))
+            metrics.count_published(self._lists_topic)
+        if score is None:
+            return
         self.publisher.produce(self._scores_topic, key, score_payload(score, int(now * 1000)))
         self.scored += 1
         metrics.count_published(self._scores_topic)
@@ -175,12 +177,19 @@ class EventProcessor:
             metrics.consume_to_publish.observe(now - received_at)
 
     def _consent(
-        self, topic: str, partition: int, offset: int, key: bytes, event: ConsentEvent, record_ts: float | None
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes,
+        value: bytes,
+        event: ConsentEvent,
+        record_ts: float | None,
     ) -> None:
         try:
             applied = self.engine.apply_consent(self._sources[topic], partition, offset, key, event)
         except Exception as exc:  # noqa: BLE001 - same rule as for events
-            self.dead_letter(topic, partition, offset, key, None, "processing_error", repr(exc))
+            self.dead_letter(topic, partition, offset, key, value, "processing_error", repr(exc))
             return
         if not applied:
             self.metrics.replayed.inc()

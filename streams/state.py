@@ -18,10 +18,9 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from events.partitioning import partition_for
 from online_models.record import UserRecord
 
-__all__ = ["MemoryStore", "PartitionedStore", "RecordCache", "partition_for"]
+__all__ = ["MemoryStore", "PartitionedStore", "RecordCache"]
 
 
 class PartitionedStore:

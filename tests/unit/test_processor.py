@@ -119,3 +119,17 @@ def test_the_sweep_deletes_idle_users_with_tombstones_and_keeps_active_ones():
     assert store.get(0, b"idle") is None and processor.cache.get(0, b"idle") is None
     assert processor.cache.get(0, b"active") is not None
     assert (0, b"idle", None) in changelog
+
+
+def test_a_consent_request_that_fails_is_dead_lettered_with_its_bytes():
+    processor, publisher, _, _ = make_processor()
+
+    def explode(*args):
+        raise RuntimeError("store down")
+
+    processor.engine.apply_consent = explode
+    raw = orjson.dumps({"event_id": "c1", "user_id": "u1", "ts": T0, "action": "erase"})
+    processor.process(SETTINGS.topic_consent, 0, 5, b"u1", raw)
+    [dead] = publisher.on(SETTINGS.topic_dlq)
+    assert dead.value == raw and dead.headers["scorer.reason"] == b"processing_error"
+    assert publisher.on(SETTINGS.topic_scores_propensity) == []
