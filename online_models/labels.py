@@ -77,6 +77,10 @@ class PendingExamples:
             del self.items[0]
             self.dropped += 1
 
+    def latest_values(self) -> list[float]:
+        """The feature values of the newest pending example."""
+        return _unpack(self.items[-1][1])
+
     def convert(self, purchase_ts: int, window_ms: int) -> int:
         """Mark the clicks within the window before a purchase at ``purchase_ts``; returns how many."""
         marked = 0

@@ -2,22 +2,49 @@
 
 >>> sorted(MODELS)
 ['arf', 'hat', 'logreg']
->>> make_model("logreg").predict_proba_one({"a": 1.0})
-{False: 0.5, True: 0.5}
+>>> round(make_model("logreg").predict_proba_one({"a": 1.0})[True], 3)
+0.03
+>>> signed_log1p({"n": 9.0, "r": -1.0}) == {"n": math.log(10.0), "r": -math.log(2.0)}
+True
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from river import base, compose, forest, linear_model, optim, preprocessing, tree
 
+#: The purchase rate a model assumes before it has learned anything. A fresh
+#: logistic regression would say 0.5 and cost the first minutes of every new
+#: lineage a log loss of 0.69 per click; clicks convert at a few percent.
+PRIOR_RATE = 0.03
+
+#: Standardized values are clipped to this many standard deviations: early on,
+#: with few examples seen, a rare value (a first purchase) standardizes to a huge
+#: number and one weight would swing the score to 0 or 1.
+Z_CLIP = 4.0
+
+
+def signed_log1p(x: dict[str, float]) -> dict[str, float]:
+    """Compress heavy tails (counts, money, seconds) while keeping the sign."""
+    return {name: math.copysign(math.log1p(abs(value)), value) for name, value in x.items()}
+
+
+def clip_z(x: dict[str, float]) -> dict[str, float]:
+    return {name: -Z_CLIP if value < -Z_CLIP else Z_CLIP if value > Z_CLIP else value for name, value in x.items()}
+
 
 def _logreg(seed: int) -> base.Classifier:
-    # Scaling matters: the features span seconds, counts and shares.
-    return compose.Pipeline(
-        preprocessing.StandardScaler(),
-        linear_model.LogisticRegression(optimizer=optim.SGD(0.01), l2=1e-4),
+    # Measured on the REES46 sample (README, "Choosing the model"): the log
+    # transform, the clip and the prior intercept took log loss from 0.42 to 0.23.
+    return (
+        compose.FuncTransformer(signed_log1p)
+        | preprocessing.StandardScaler()
+        | compose.FuncTransformer(clip_z)
+        | linear_model.LogisticRegression(
+            optimizer=optim.SGD(0.01), l2=1e-4, intercept_init=math.log(PRIOR_RATE / (1 - PRIOR_RATE))
+        )
     )
 
 
