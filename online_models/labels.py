@@ -10,14 +10,14 @@ example costs about 4/3 x 4 bytes per feature in the stored record; the
 pipeline scores with the same float32 values it stores.
 
 >>> pending = PendingExamples()
->>> pending.add(1_000, [1.0, 2.0])
->>> pending.add(2_000, [3.0, 4.0])
+>>> pending.add(1_000, [1.0, 2.0], score=0.25)
+>>> pending.add(2_000, [3.0, 4.0], score=0.5, segment="mobile|email")
 >>> pending.convert(2_500, window_ms=1_000)
 1
 >>> pending.expire(2_500, window_ms=1_000)
-[([1.0, 2.0], False)]
+[Resolved(values=[1.0, 2.0], label=False, score=0.25, delay_ms=1000, segment='')]
 >>> pending.expire(3_001, window_ms=1_000)
-[([3.0, 4.0], True)]
+[Resolved(values=[3.0, 4.0], label=True, score=0.5, delay_ms=500, segment='mobile|email')]
 >>> len(pending)
 0
 """
@@ -28,6 +28,7 @@ import heapq
 import base64
 from array import array
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 
 def as_float32(values: Iterable[float]) -> list[float]:
@@ -49,10 +50,25 @@ def _unpack(packed: str) -> list[float]:
     return values.tolist()
 
 
+class Resolved(NamedTuple):
+    """A scored click whose label is known: what was scored, what it said, what happened."""
+
+    values: list[float]
+    label: bool
+    #: The probability published when the click was scored.
+    score: float
+    #: Click to purchase for a positive; the whole window for a negative.
+    delay_ms: int
+    #: The click's device and channel, ``"device|channel"``, or "" when it had neither.
+    segment: str
+
+
 class PendingExamples:
     """A user's scored clicks awaiting their label, oldest first, bounded.
 
-    Each item is ``[ts, packed float32 values, converted]``. A purchase marks
+    Each item is ``[ts, packed float32 values, converted, score, segment]``,
+    where ``converted`` is 0, or the milliseconds from the click to the purchase
+    that converted it (at least 1). A purchase marks
     the clicks in the window before it as converted; every example is learned
     once, when its window closes, with the label it has then. Learning
     positives at the purchase and negatives only when the window closes would
@@ -65,14 +81,18 @@ class PendingExamples:
 
     def __init__(self, items: list[list] | None = None, dropped: int = 0) -> None:
         self.items: list[list] = items if items is not None else []
+        for item in self.items:
+            if len(item) < 5:  # stored before scores and segments were kept
+                item[2:] = [item[2], 0.0, ""]
         self.dropped = dropped
 
     def __len__(self) -> int:
         return len(self.items)
 
-    def add(self, ts: int, values: list[float], limit: int = 16) -> None:
+    def add(self, ts: int, values: list[float], limit: int = 16, score: float = 0.0, segment: str = "") -> None:
         """Remember a scored click. Beyond ``limit`` the oldest is dropped unlabelled."""
-        self.items.append([ts, _pack(values), 0])
+        # Six decimals are plenty for quality metrics and keep the stored record short.
+        self.items.append([ts, _pack(values), 0, round(score, 6), segment])
         if len(self.items) > limit:
             del self.items[0]
             self.dropped += 1
@@ -86,18 +106,21 @@ class PendingExamples:
         marked = 0
         for item in self.items:
             if 0 <= purchase_ts - item[0] <= window_ms and not item[2]:
-                item[2] = 1
+                item[2] = max(purchase_ts - item[0], 1)
                 marked += 1
         return marked
 
-    def expire(self, now_ts: int, window_ms: int) -> list[tuple[list[float], bool]]:
+    def expire(self, now_ts: int, window_ms: int) -> list[Resolved]:
         """Examples whose window closed before ``now_ts``, with their labels, oldest first."""
         cut = 0
         while cut < len(self.items) and now_ts - self.items[cut][0] > window_ms:
             cut += 1
         if not cut:
             return []
-        resolved = [(_unpack(packed), bool(converted)) for _, packed, converted in self.items[:cut]]
+        resolved = [
+            Resolved(_unpack(item[1]), bool(item[2]), item[3], item[2] or window_ms, item[4])
+            for item in self.items[:cut]
+        ]
         del self.items[:cut]
         return resolved
 

@@ -10,8 +10,8 @@ same code, so what is measured offline is what runs live.
 (True, 1)
 >>> record, score = pipeline.handle(record, PurchaseEvent("e2", "u1", 1_700_000_060_000, "o1",
 ...                                                         (PurchaseItem("i1", 5.0),)))
->>> score is None, record.pending.items[0][2], pipeline.model.learned
-(True, 1, 0)
+>>> score is None, record.pending.items[0][2], pipeline.model.learned  # converted after 60 s, not learned yet
+(True, 60000, 0)
 >>> _ = pipeline.expire(record, 1_700_000_000_000 + 1_800_001)
 >>> pipeline.model.learned
 1
@@ -20,12 +20,53 @@ same code, so what is measured offline is what runs live.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
+
+from river import base
 
 from events.schema import ClickEvent, PurchaseEvent
 from features.user_state import DEFAULT_BOUNDS, FEATURE_NAMES, StateBounds
-from online_models.labels import as_float32
+from online_models.explain import reasons
+from online_models.labels import Resolved, as_float32
 from online_models.propensity import PropensityModel
+from online_models.quality import QualityTracker
 from online_models.record import UserRecord
+
+
+class Scorer(Protocol):
+    """What the pipeline needs of a model: a PropensityModel or a ChampionChallenger."""
+
+    name: str
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def classifier(self) -> base.Classifier: ...
+
+    def predict(self, x: dict[str, float]) -> float: ...
+
+    def learn(self, x: dict[str, float], y: bool) -> None: ...
+
+
+def segment_of(event: ClickEvent, returning: bool) -> str:
+    """The click's segment as stored with its pending example: ``"new|mobile|email"``."""
+    return f"{'returning' if returning else 'new'}|{event.device or ''}|{event.channel or ''}"
+
+
+def segments_of(segment: str) -> dict[str, str]:
+    """The dimensions of a stored segment; absent device or channel are left out.
+
+    >>> segments_of("returning|mobile|")
+    {'user': 'returning', 'device': 'mobile'}
+    """
+    user, device, channel = (segment.split("|") + ["", "", ""])[:3]
+    found = {"user": user or "new"}
+    if device:
+        found["device"] = device
+    if channel:
+        found["channel"] = channel
+    return found
 
 
 @dataclass(slots=True, frozen=True)
@@ -38,6 +79,8 @@ class Score:
     model_version: str
     event_id: str
     event_ts: int
+    #: The top feature contributions, largest first: ``((feature, contribution), ...)``.
+    reasons: tuple[tuple[str, float], ...] = ()
 
 
 class ScoringPipeline:
@@ -45,15 +88,20 @@ class ScoringPipeline:
 
     def __init__(
         self,
-        model: PropensityModel,
+        model: Scorer,
         window_s: float = 1_800.0,
         bounds: StateBounds = DEFAULT_BOUNDS,
         max_pending: int = 16,
+        quality: QualityTracker | None = None,
+        explain: int = 3,
     ) -> None:
         self.model = model
         self.window_ms = int(window_s * 1000)
         self.bounds = bounds
         self.max_pending = max_pending
+        # Live prequential quality of the published scores, fed as labels resolve.
+        self.quality = quality if quality is not None else QualityTracker()
+        self.explain = explain
         self.duplicates = 0
 
     def handle(
@@ -74,16 +122,20 @@ class ScoringPipeline:
         self._learn(record.pending.expire(event.ts, self.window_ms))
         # Scored with exactly the (float32) values the pending example keeps.
         values = as_float32(record.state.to_x(event).values())
-        probability = self.model.predict(dict(zip(FEATURE_NAMES, values)))
-        record.pending.add(event.ts, values, self.max_pending)
-        record.latest = [probability, self.model.version, event.event_id, event.ts]
+        x = dict(zip(FEATURE_NAMES, values))
+        model = self.model
+        probability = model.predict(x)
+        segment = segment_of(event, record.state.sessions_total > 1)
+        record.pending.add(event.ts, values, self.max_pending, probability, segment)
+        record.latest = [probability, model.version, event.event_id, event.ts]
         return record, Score(
             user_id=event.user_id,
             score=probability,
-            model=self.model.name,
-            model_version=self.model.version,
+            model=model.name,
+            model_version=model.version,
             event_id=event.event_id,
             event_ts=event.ts,
+            reasons=tuple(reasons(model.classifier, x, self.explain)) if self.explain else (),
         )
 
     def expire(self, record: UserRecord, now_ts: int) -> int | None:
@@ -99,6 +151,7 @@ class ScoringPipeline:
         items = record.pending.items
         return items[0][0] + self.window_ms if items else None
 
-    def _learn(self, resolved: list[tuple[list[float], bool]]) -> None:
-        for values, label in resolved:
-            self.model.learn(dict(zip(FEATURE_NAMES, values)), label)
+    def _learn(self, resolved: list[Resolved]) -> None:
+        for example in resolved:
+            self.quality.add(example.score, example.label, example.delay_ms, segments_of(example.segment))
+            self.model.learn(dict(zip(FEATURE_NAMES, example.values)), example.label)

@@ -7,6 +7,7 @@ configured at import time.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 import uuid
@@ -17,12 +18,14 @@ import faust
 from faust.types import ConsumerT
 
 from events.partitioning import partition_for
-from online_models.pipeline import ScoringPipeline
-from online_models.propensity import PropensityModel
+from online_models.quality import QualityTracker
+from online_models.snapshot import ModelSnapshot
+from streams.checkpoints import Checkpoints
 from streams.fetching import limit_fetch_wait
 from streams.metrics import CONTENT_TYPE_LATEST, ScorerMetrics
-from streams.processor import EventProcessor, make_recommender
+from streams.processor import EventProcessor, make_pipeline, make_recommender
 from streams.publisher import Publisher
+from streams.security import faust_credentials
 from streams.settings import Settings
 from streams.state import PartitionedStore, RecordCache
 
@@ -43,6 +46,8 @@ class FlushBeforeCommit(faust.Sensor):
         processor = self._holder.processor
         if processor is not None:
             processor.cache.flush()
+            # Right after the flush, state and model reflect exactly the offsets about to be committed.
+            self._holder.checkpoint_if_due()
         return started
 
     def on_commit_completed(self, consumer: ConsumerT, state: Any) -> None:
@@ -73,6 +78,7 @@ class Worker:
             broker_heartbeat_interval=settings.heartbeat_interval_s,
             broker_commit_interval=settings.commit_interval_s,
             consumer_auto_offset_reset="earliest",
+            broker_credentials=faust_credentials(settings),
         )
         self.users = self.app.Table(
             USER_TABLE,
@@ -92,8 +98,12 @@ class Worker:
         self.publisher = Publisher(settings)
         self.metrics = ScorerMetrics()
         self._learned_reported = (0, 0)
-        self.model = PropensityModel(settings.model, lineage=f"{settings.model}-{uuid.uuid4().hex[:8]}")
-        self.pipeline = ScoringPipeline(self.model, window_s=settings.conversion_window_s)
+        self._model_events_reported = (0, 0)
+        self.checkpoints = Checkpoints(settings, self._publish_checkpoint, on_rejected=self._on_snapshot_rejected)
+        self.pipeline = make_pipeline(settings, lineage=f"{settings.model}-{uuid.uuid4().hex[:8]}")
+        self.resumed_from: dict[str, Any] | None = None
+        self._resume()
+        self._last_checkpoint = time.monotonic()
         self.processor: EventProcessor | None = None
         self.app.sensors.add(FlushBeforeCommit(self))
         self.app.on_partitions_revoked.connect(self._on_partitions_revoked)
@@ -113,15 +123,99 @@ class Worker:
             # aiohttp refuses a charset inside content_type; the full header goes in as is.
             return web.bytes(self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-        # Faust's table routing forwards the request to the worker that owns the
-        # user's partition; that worker answers from its own state.
+        @self.app.page("/models")
+        async def models(web: Any, request: Any) -> Any:
+            if not self.authorized(request):
+                return web.json({"error": "missing or wrong bearer token"}, status=401)
+            return web.json(self.describe_models())
+
+        # Faust's table routing forwards the request (headers included) to the
+        # worker that owns the user's partition; that worker answers from its own state.
         @self.app.page("/users/{user_id}")
         @self.app.table_route(table=self.users, match_info="user_id")
         async def user(web: Any, request: Any, user_id: str) -> Any:
+            if not self.authorized(request):
+                return web.json({"error": "missing or wrong bearer token"}, status=401)
             found = self.describe_user(user_id)
             if found is None:
                 return web.json({"error": "unknown user", "user_id": user_id}, status=404)
             return web.json(found)
+
+    @property
+    def model(self) -> Any:
+        return self.pipeline.model
+
+    def authorized(self, request: Any) -> bool:
+        """True when no token is configured, or the request carries it as a bearer token."""
+        token = self.settings.api_token
+        if not token:
+            return True
+        given = request.headers.get("Authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+    # -- model checkpoints ----------------------------------------------------
+
+    def _publish_checkpoint(self, topic: str, key: bytes, value: bytes) -> None:
+        self.publisher.produce(topic, key, value, partition=0)
+        # One snapshot per produce request: the embedded broker reports a
+        # partition's end as its last batch's first offset + 1.
+        self.publisher.flush()
+
+    def _on_snapshot_rejected(self, reason: str) -> None:
+        self.metrics.checkpoints_rejected.inc()
+
+    def _resume(self) -> None:
+        """Continue from the newest authentic snapshot, if there is one."""
+        if not self.checkpoints.enabled:
+            log.warning("SCORER_MODEL_KEY is not set: the model is not checkpointed and a restart starts it afresh")
+            return
+        snapshot = self.checkpoints.load_latest()
+        if snapshot is None:
+            return
+        self.pipeline.model = snapshot.model
+        quality = snapshot.extra.get("quality")
+        if quality is not None:
+            self.pipeline.quality = QualityTracker.from_state(quality)
+        self.resumed_from = {"model_version": snapshot.model.version, "created_ts": snapshot.created_ts, "positions": snapshot.positions}
+        log.info("resumed model %s from its checkpoint", snapshot.model.version)
+
+    def checkpoint_if_due(self, force: bool = False) -> None:
+        if not self.checkpoints.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_checkpoint < self.settings.checkpoint_interval_s:
+            return
+        self._last_checkpoint = now
+        processor = self.processor
+        positions = {f"{topic}/{partition}": offset + 1 for (topic, partition), offset in processor.offsets.items()} if processor else {}
+        snapshot = ModelSnapshot(
+            model=self.pipeline.model,
+            positions=positions,
+            created_ts=int(time.time() * 1000),
+            extra={"quality": self.pipeline.quality.to_state()},
+        )
+        started = time.perf_counter()
+        size = self.checkpoints.save(snapshot, time.time())
+        self.metrics.checkpoint_seconds.observe(time.perf_counter() - started)
+        self.metrics.checkpoint_bytes.set(size)
+        self.metrics.checkpoints.inc()
+
+    def describe_models(self) -> dict[str, Any]:
+        """The propensity model's state and live quality, for GET /models."""
+        saved = self.checkpoints.last_saved_ts
+        return {
+            "propensity": self.model.status(),
+            "quality": self.pipeline.quality.report(),
+            "conversion_window_s": self.settings.conversion_window_s,
+            "checkpoint": {
+                "enabled": self.checkpoints.enabled,
+                "topic": self.checkpoints.topic,
+                "saved": self.checkpoints.saved,
+                "age_s": time.time() - saved if saved is not None else None,
+                "bytes": self.checkpoints.last_size,
+                "resumed_from": self.resumed_from,
+            },
+        }
 
     def _ensure_processor(self) -> EventProcessor:
         if self.processor is None:
@@ -205,6 +299,7 @@ class Worker:
             done = processor.offsets.get((tp.topic, tp.partition), -1) + 1
             metrics.lag.labels(topic=tp.topic, partition=str(tp.partition)).set(max(end - done, 0))
         metrics.users.set(self.store.count())
+        metrics.update_model(self.model, self.pipeline.quality.report(), self.checkpoints.last_saved_ts, time.time())
         metrics.label_queue.set(len(processor.engine.expiries))
         positives, total = self.model.learned_positive, self.model.learned
         seen_positives, seen_total = self._learned_reported
@@ -219,6 +314,7 @@ class Worker:
     async def _on_before_shutdown(self, app: faust.App, **kwargs: Any) -> None:
         if self.processor is not None:
             self.processor.cache.flush()
+            self.checkpoint_if_due(force=True)
             log.info("stopping: %s", self.health())
 
     def describe_user(self, user_id: str) -> dict[str, Any] | None:

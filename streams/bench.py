@@ -27,10 +27,8 @@ import orjson
 from confluent_kafka import Consumer, TopicPartition
 
 from events.synthetic import TrafficGenerator
-from online_models.pipeline import ScoringPipeline
-from online_models.propensity import PropensityModel
 from streams.broker import EmbeddedBroker, free_port
-from streams.processor import EventProcessor, make_recommender
+from streams.processor import EventProcessor, make_pipeline, make_recommender
 from streams.publisher import Publisher
 from streams.settings import Settings
 from streams.state import MemoryStore, RecordCache
@@ -138,13 +136,13 @@ def measure_plain_loop(settings: Settings, expected: int) -> float:
     cache = RecordCache(MemoryStore(), lambda p, k, v: publisher.produce(changelog, k, v), publisher.flush)
     processor = EventProcessor(
         settings,
-        ScoringPipeline(PropensityModel(settings.model, "plain")),
+        make_pipeline(settings, "plain"),
         cache,
         publisher,
         recommender=make_recommender(settings),
     )
     consumer = Consumer(
-        {"bootstrap.servers": settings.broker, "group.id": f"plain-{uuid.uuid4().hex[:6]}", "enable.auto.commit": False}
+        {**settings.kafka_config(), "group.id": f"plain-{uuid.uuid4().hex[:6]}", "enable.auto.commit": False}
     )
     consumer.assign([TopicPartition(t, p, 0) for t in settings.input_topics[:2] for p in range(settings.partitions)])
     done = 0
@@ -182,7 +180,7 @@ def measure_latency(settings: Settings, rate: float, seconds: float, users: int,
         produced: dict[str, float] = {}
         latencies = []
         consumer = Consumer(
-            {"bootstrap.servers": settings.broker, "group.id": f"lat-{uuid.uuid4().hex[:6]}", "auto.offset.reset": "earliest", "session.timeout.ms": 6000}
+            {**settings.kafka_config(), "group.id": f"lat-{uuid.uuid4().hex[:6]}", "auto.offset.reset": "earliest", "session.timeout.ms": 6000}
         )
         consumer.subscribe([settings.topic_clickstream, settings.topic_scores_propensity])
         deadline = time.monotonic() + seconds + 60

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from pathlib import Path
@@ -25,7 +26,12 @@ def run_demo(
     port = port or free_port()
     data_dir = Path(base.data_dir) / "demo"
     settings = base.replace(
-        broker=f"127.0.0.1:{port}", store="memory", data_dir=str(data_dir), session_timeout_s=6.0
+        broker=f"127.0.0.1:{port}",
+        store="memory",
+        data_dir=str(data_dir),
+        session_timeout_s=6.0,
+        # The demo's broker keeps nothing after it stops, so a key of the moment is enough.
+        model_key=base.model_key or secrets.token_hex(32),
     )
     console.print(f"[bold]embedded broker[/] on {settings.broker} (memory only)")
     with EmbeddedBroker(port, log_path=data_dir / "broker.log"):

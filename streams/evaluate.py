@@ -12,9 +12,7 @@ from events.datasets import read_events
 from events.decode import parse_ts
 from online_models.evaluation import label, run_offline
 from online_models.metrics import propensity_report
-from online_models.pipeline import ScoringPipeline
-from online_models.propensity import PropensityModel
-from streams.processor import make_recommender
+from streams.processor import make_pipeline, make_recommender
 from streams.settings import Settings
 
 
@@ -48,7 +46,7 @@ def evaluate_files(
         events.extend(read_events([path], fmt))
     counts = count_rule(file_starts, eval_after, eval_from_file)
     window_ms = int(settings.conversion_window_s * 1000)
-    pipeline = ScoringPipeline(PropensityModel(settings.model, lineage="offline"), window_s=settings.conversion_window_s)
+    pipeline = make_pipeline(settings, lineage="offline")
     started = time.perf_counter()
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("evaluating", total=len(events))

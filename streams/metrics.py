@@ -7,10 +7,26 @@ id as a label (their number is unbounded).
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 __all__ = ["CONTENT_TYPE_LATEST", "ScorerMetrics"]
+
+
+def _numbers(values: dict[str, Any]) -> list[tuple[str, float]]:
+    """The numeric entries of a report, with millisecond figures turned into seconds."""
+    found = []
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        parts = name.split("_")
+        if "ms" in parts:
+            parts[parts.index("ms")] = "seconds"
+            name, value = "_".join(parts), value / 1000
+        found.append((name, float(value)))
+    return found
 
 # From milliseconds (live traffic) to a day (replays of history).
 _EVENT_AGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 86400)
@@ -70,6 +86,34 @@ class ScorerMetrics:
             registry=r,
         )
         self.next_item_lists = Gauge("scorer_recommendation_checked_lists", "Lists in the quality window.", registry=r)
+        self.quality = Gauge(
+            "scorer_model_quality",
+            "Prequential quality of the published propensity scores, over the sliding window or since start "
+            "(roc_auc, log_loss, brier, ece, positive_rate, mean_score, examples, label delays in seconds).",
+            ["scope", "metric"],
+            registry=r,
+        )
+        self.segment_quality = Gauge(
+            "scorer_model_segment_quality",
+            "Mean score, positive rate and calibration of the propensity scores per segment (new/returning user, device, channel).",
+            ["dimension", "segment", "metric"],
+            registry=r,
+        )
+        self.windowed_log_loss = Gauge(
+            "scorer_model_windowed_log_loss", "Windowed prequential log loss of the champion and of its challenger.", ["role"], registry=r
+        )
+        self.drifts = Counter("scorer_model_drifts", "Drifts ADWIN detected in the champion's loss.", registry=r)
+        self.promotions = Counter("scorer_model_promotions", "Challengers promoted to champion.", registry=r)
+        self.checkpoints = Counter("scorer_model_checkpoints", "Model snapshots written.", registry=r)
+        self.checkpoints_rejected = Counter(
+            "scorer_model_checkpoints_rejected", "Snapshots refused at start because their HMAC did not verify.", registry=r
+        )
+        self.checkpoint_age = Gauge("scorer_model_checkpoint_age_seconds", "Seconds since the last model snapshot.", registry=r)
+        self.checkpoint_bytes = Gauge("scorer_model_checkpoint_bytes", "Size of the last model snapshot.", registry=r)
+        self.checkpoint_seconds = Histogram(
+            "scorer_model_checkpoint_seconds", "Time to seal and publish a snapshot.", buckets=_PROCESSING_BUCKETS, registry=r
+        )
+        self._model_counts = (0, 0)
         self._consumed: dict[tuple[str, str], Counter] = {}
         self._rejected: dict[str, Counter] = {}
         self._published: dict[str, Counter] = {}
@@ -91,6 +135,27 @@ class ScorerMetrics:
         if child is None:
             child = self._published[topic] = self.published.labels(topic=topic)
         child.inc()
+
+    def update_model(self, model: Any, quality: dict[str, Any], last_checkpoint_s: float | None, now_s: float) -> None:
+        """Copy a model's status and quality report into the gauges (at scrape time)."""
+        for scope in ("window", "cumulative"):
+            for name, value in _numbers(quality.get(scope, {})):
+                self.quality.labels(scope=scope, metric=name).set(value)
+        for dimension, segments in quality.get("segments", {}).items():
+            for segment, values in segments.items():
+                for name, value in _numbers(values):
+                    self.segment_quality.labels(dimension=dimension, segment=segment, metric=name).set(value)
+        status = model.status()
+        for role in ("champion", "challenger"):
+            loss = status.get(f"{role}_log_loss")
+            if loss is not None:
+                self.windowed_log_loss.labels(role=role).set(loss)
+        drifts, promotions = status.get("drifts", 0), status.get("promotions", 0)
+        self.drifts.inc(drifts - self._model_counts[0])
+        self.promotions.inc(promotions - self._model_counts[1])
+        self._model_counts = (drifts, promotions)
+        if last_checkpoint_s is not None:
+            self.checkpoint_age.set(now_s - last_checkpoint_s)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -15,7 +15,10 @@ import orjson
 
 from events.decode import InvalidEvent, decode_click, decode_consent, decode_purchase
 from events.schema import ClickEvent, ConsentEvent, PurchaseEvent
+from online_models.champion import ChampionChallenger
 from online_models.engine import ListPolicy, RecommendationList, ScoringEngine
+from online_models.propensity import PropensityModel
+from online_models.quality import QualityTracker
 from online_models.recommend import Recommender, RecommenderConfig
 from online_models.pipeline import Score, ScoringPipeline
 from streams.metrics import ScorerMetrics
@@ -32,6 +35,14 @@ def list_policy(settings: Settings) -> ListPolicy:
         triggers=settings.reco_trigger_types,
         min_interval_ms=int(settings.reco_min_interval_s * 1000),
         k=settings.reco_k,
+    )
+
+
+def make_pipeline(settings: Settings, lineage: str) -> ScoringPipeline:
+    """The propensity pipeline the settings describe: a champion (and its challengers) and live quality."""
+    model = ChampionChallenger(PropensityModel(settings.model, lineage=lineage), margin=settings.drift_margin)
+    return ScoringPipeline(
+        model, window_s=settings.conversion_window_s, quality=QualityTracker(window=settings.quality_window)
     )
 
 
@@ -73,6 +84,7 @@ def score_payload(score: Score, scored_at_ms: int) -> bytes:
             "event_id": score.event_id,
             "event_ts": score.event_ts,
             "scored_at": scored_at_ms,
+            "reasons": [{"feature": name, "contribution": value} for name, value in score.reasons],
         }
     )
 

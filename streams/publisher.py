@@ -11,6 +11,7 @@ from typing import Any
 from confluent_kafka import KafkaError, Producer
 
 from streams.settings import Settings
+from streams.topics import MAX_SNAPSHOT_BYTES
 
 
 class PublishError(RuntimeError):
@@ -23,13 +24,15 @@ class Publisher:
     def __init__(self, settings: Settings, **config: Any) -> None:
         self._producer = Producer(
             {
-                "bootstrap.servers": settings.broker,
+                **settings.kafka_config(),
                 "linger.ms": 5,
                 # Kafka's Java client and Faust's table router hash keys with murmur2;
                 # librdkafka's default (CRC32) would send a user to another partition.
                 "partitioner": "murmur2_random",
                 "enable.idempotence": False,
                 "queue.buffering.max.messages": 1_000_000,
+                # Model snapshots are single large records (see topics.MAX_SNAPSHOT_BYTES).
+                "message.max.bytes": MAX_SNAPSHOT_BYTES,
                 **config,
             }
         )

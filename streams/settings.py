@@ -24,6 +24,8 @@ from events.schema import CLICK_TYPES
 ENV_PREFIX = "SCORER_"
 #: Recommender components whose blend weights SCORER_RECO_WEIGHTS sets.
 RECO_COMPONENTS = ("repeat", "cooccurrence", "knn", "popularity")
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
 def _setting(default: Any, doc: str) -> Any:
@@ -57,8 +59,17 @@ class Settings:
         "scores.recommendations", "Output topic of recommendation lists."
     )
     topic_dlq: str = _setting("scorer.dlq", "Dead-letter topic for rejected input.")
+    topic_models: str = _setting("scorer.models", "Compacted topic of sealed model snapshots (one partition).")
     model: str = _setting("logreg", "Propensity model, by registry name: `logreg`, `hat` or `arf`.")
     conversion_window_s: float = _setting(1800.0, "A purchase within this many seconds of a click labels it positive.")
+    model_key: str = _setting(
+        "", "Secret key that authenticates model snapshots (HMAC-SHA256). Empty: models are not checkpointed."
+    )
+    checkpoint_interval_s: float = _setting(60.0, "How often the model is snapshotted to SCORER_TOPIC_MODELS (and at shutdown).")
+    quality_window: int = _setting(5000, "Resolved examples in the sliding window of live model quality.")
+    drift_margin: float = _setting(
+        0.05, "A challenger replaces the champion when its windowed log loss is lower by this fraction."
+    )
     reco_k: int = _setting(10, "Items per published recommendation list.")
     reco_triggers: str = _setting(
         "product_view,add_to_cart,purchase", "Event types that publish a recommendation list (comma-separated)."
@@ -86,6 +97,18 @@ class Settings:
         1.0, "How often offsets are committed; changed user state reaches the changelog at most this often."
     )
     log_level: str = _setting("info", "Worker log level.")
+    security_protocol: str = _setting(
+        "PLAINTEXT", "Kafka security protocol: `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or `SASL_SSL`."
+    )
+    sasl_mechanism: str = _setting("PLAIN", "SASL mechanism: `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`.")
+    sasl_username: str = _setting("", "SASL user name.")
+    sasl_password: str = _setting("", "SASL password.")
+    ssl_cafile: str = _setting("", "CA certificate (PEM) that signed the brokers' certificates; empty: the system's.")
+    ssl_certfile: str = _setting("", "Client certificate (PEM) for mutual TLS; empty: none.")
+    ssl_keyfile: str = _setting("", "Private key (PEM) of the client certificate.")
+    api_token: str = _setting(
+        "", "Bearer token required by GET /users/{id} and /models. Empty: no token required (keep the port private)."
+    )
 
     def __post_init__(self) -> None:
         if self.partitions < 1:
@@ -102,6 +125,12 @@ class Settings:
             raise SettingsError("SCORER_RECO_WEIGHTS must look like repeat=2,cooccurrence=1,knn=1,popularity=0.1") from None
         if components - set(RECO_COMPONENTS):
             raise SettingsError(f"SCORER_RECO_WEIGHTS names unknown components; known: {', '.join(RECO_COMPONENTS)}")
+        if self.security_protocol not in SECURITY_PROTOCOLS:
+            raise SettingsError(f"SCORER_SECURITY_PROTOCOL must be one of {', '.join(SECURITY_PROTOCOLS)}")
+        if self.sasl_mechanism not in SASL_MECHANISMS:
+            raise SettingsError(f"SCORER_SASL_MECHANISM must be one of {', '.join(SASL_MECHANISMS)}")
+        if self.checkpoint_interval_s <= 0:
+            raise SettingsError("SCORER_CHECKPOINT_INTERVAL_S must be positive")
         unknown = set(self.reco_trigger_types) - {*CLICK_TYPES, "purchase"}
         if unknown:
             raise SettingsError(f"SCORER_RECO_TRIGGERS has unknown event types: {', '.join(sorted(unknown))}")
@@ -130,6 +159,35 @@ class Settings:
         if host in ("0.0.0.0", "::", ""):
             host = socket.gethostname()
         return f"http://{host}:{self.web_port}"
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.security_protocol.startswith("SASL")
+
+    @property
+    def uses_ssl(self) -> bool:
+        return self.security_protocol.endswith("SSL")
+
+    def kafka_config(self) -> dict[str, str]:
+        """Connection settings for librdkafka clients (producers, consumers, admin).
+
+        >>> Settings(security_protocol="SASL_PLAINTEXT", sasl_username="u", sasl_password="p").kafka_config()["sasl.mechanism"]
+        'PLAIN'
+        """
+        config = {"bootstrap.servers": self.broker, "security.protocol": self.security_protocol}
+        if self.uses_sasl:
+            config.update(
+                {"sasl.mechanism": self.sasl_mechanism, "sasl.username": self.sasl_username, "sasl.password": self.sasl_password}
+            )
+        if self.uses_ssl:
+            for option, path in (
+                ("ssl.ca.location", self.ssl_cafile),
+                ("ssl.certificate.location", self.ssl_certfile),
+                ("ssl.key.location", self.ssl_keyfile),
+            ):
+                if path:
+                    config[option] = path
+        return config
 
     @staticmethod
     def env_name(name: str) -> str:

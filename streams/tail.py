@@ -68,7 +68,7 @@ class ScoreBoard:
 def score_consumer(settings: Settings, from_start: bool) -> Consumer:
     consumer = Consumer(
         {
-            "bootstrap.servers": settings.broker,
+            **settings.kafka_config(),
             "group.id": f"scorer-tail-{uuid.uuid4().hex[:8]}",
             "auto.offset.reset": "earliest" if from_start else "latest",
             "enable.auto.commit": False,

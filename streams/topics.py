@@ -17,6 +17,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from streams.settings import Settings
 
 _WEEK_MS = str(7 * 24 * 3600 * 1000)
+#: Largest model snapshot the models topic and the publisher accept.
+MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +29,7 @@ class TopicSpec:
 
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
-    """Every topic the scorer reads or writes, all partitioned alike by user."""
+    """Every topic the scorer reads or writes; all but the models topic are partitioned alike by user."""
     deleting = {"cleanup.policy": "delete", "retention.ms": _WEEK_MS}
     # Keyed by user and read for the latest value per user: compaction keeps
     # the newest consent and the newest score, and tombstones erase a user.
@@ -40,6 +42,9 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.topic_scores_propensity, n, compacted),
         TopicSpec(settings.topic_scores_recommendations, n, compacted),
         TopicSpec(settings.topic_dlq, n, deleting),
+        # One partition: snapshots are few, and a reader wants them in order.
+        # Tree ensembles seal to tens of MiB (ARF, 10 trees: about 26 MiB).
+        TopicSpec(settings.topic_models, 1, {**compacted, "max.message.bytes": str(MAX_SNAPSHOT_BYTES)}),
     ]
 
 
@@ -48,7 +53,7 @@ class BrokerUnavailable(RuntimeError):
 
 
 def admin_client(settings: Settings) -> AdminClient:
-    return AdminClient({"bootstrap.servers": settings.broker})
+    return AdminClient(settings.kafka_config())
 
 
 def _metadata(admin: AdminClient, settings: Settings, timeout_s: float) -> Any:
