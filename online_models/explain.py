@@ -41,8 +41,9 @@ def reasons(classifier: base.Classifier, x: Mapping[str, float], k: int = 3) -> 
     """The ``k`` largest contributions to the score of ``x``, by absolute value.
 
     Features that did not move the score (a zero weight, off the tree path) are
-    never reasons, so fewer than ``k`` may come back, none from an untrained
-    model. Ties are broken by name, so the answer is reproducible.
+    never reasons, nor is a non-finite contribution (a diverged weight must not
+    reach a JSON payload), so fewer than ``k`` may come back, none from an
+    untrained model. Ties are broken by name, so the answer is reproducible.
     """
     found = [(name, value) for name, value in contributions(classifier, x).items() if value and math.isfinite(value)]
     found.sort(key=lambda item: (-abs(item[1]), item[0]))

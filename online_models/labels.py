@@ -24,11 +24,13 @@ pipeline scores with the same float32 values it stores.
 
 from __future__ import annotations
 
-import heapq
 import base64
+import heapq
 from array import array
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
+
+import orjson
 
 
 def as_float32(values: Iterable[float]) -> list[float]:
@@ -51,7 +53,18 @@ def _unpack(packed: str) -> list[float]:
 
 
 class Resolved(NamedTuple):
-    """A scored click whose label is known: what was scored, what it said, what happened."""
+    """A scored click whose label is known: what was scored, what it said, what happened.
+
+    It travels as JSON (never pickle) when workers share their examples:
+
+    >>> example = Resolved([0.5, 2.0], True, 0.25, 60_000, "new||")
+    >>> Resolved.from_bytes(example.to_bytes(), width=2) == example
+    True
+    >>> Resolved.from_bytes(b'["AAAAPw==", true, 0.2, 1, ""]', width=2)
+    Traceback (most recent call last):
+    ...
+    ValueError: a training example needs 2 float32 values, got 1
+    """
 
     values: list[float]
     label: bool
@@ -59,8 +72,27 @@ class Resolved(NamedTuple):
     score: float
     #: Click to purchase for a positive; the whole window for a negative.
     delay_ms: int
-    #: The click's device and channel, ``"device|channel"``, or "" when it had neither.
+    #: The click's segment, ``"new|mobile|email"`` (see ``pipeline.segment_of``).
     segment: str
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps([_pack(self.values), self.label, self.score, self.delay_ms, self.segment])
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, width: int) -> Resolved:
+        """Decode and check a shared example; ``width`` is the number of features."""
+        try:
+            packed, label, score, delay_ms, segment = orjson.loads(raw)
+            values = _unpack(packed)
+        except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a training example: {exc}") from None
+        if len(values) != width:
+            raise ValueError(f"a training example needs {width} float32 values, got {len(values)}")
+        if not isinstance(label, bool) or not isinstance(segment, str) or not isinstance(delay_ms, int):
+            raise ValueError("a training example has a label, a delay and a segment of the wrong type")
+        if not isinstance(score, (int, float)) or not 0.0 <= score <= 1.0:
+            raise ValueError("a training example's score must be a probability")
+        return cls(values, label, float(score), delay_ms, segment)
 
 
 class PendingExamples:

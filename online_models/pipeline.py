@@ -19,6 +19,7 @@ same code, so what is measured offline is what runs live.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -103,6 +104,9 @@ class ScoringPipeline:
         self.quality = quality if quality is not None else QualityTracker()
         self.explain = explain
         self.duplicates = 0
+        # Where resolved examples go: learned here, or handed to a shared training log
+        # that every worker reads back and learns in the same order.
+        self.on_resolved: Callable[[Resolved], None] = self.learn_example
 
     def handle(
         self, record: UserRecord | None, event: ClickEvent | PurchaseEvent
@@ -153,5 +157,9 @@ class ScoringPipeline:
 
     def _learn(self, resolved: list[Resolved]) -> None:
         for example in resolved:
-            self.quality.add(example.score, example.label, example.delay_ms, segments_of(example.segment))
-            self.model.learn(dict(zip(FEATURE_NAMES, example.values)), example.label)
+            self.on_resolved(example)
+
+    def learn_example(self, example: Resolved) -> None:
+        """Count the example's score in the live quality, then learn it."""
+        self.quality.add(example.score, example.label, example.delay_ms, segments_of(example.segment))
+        self.model.learn(dict(zip(FEATURE_NAMES, example.values)), example.label)

@@ -7,6 +7,7 @@ configured at import time.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 import time
@@ -27,6 +28,8 @@ from streams.processor import EventProcessor, make_pipeline, make_recommender
 from streams.publisher import Publisher
 from streams.security import faust_credentials
 from streams.settings import Settings
+from streams.training import POSITION_KEY as TRAINING_POSITION
+from streams.training import SharedTraining
 from streams.state import PartitionedStore, RecordCache
 
 log = logging.getLogger(__name__)
@@ -100,10 +103,19 @@ class Worker:
         self._learned_reported = (0, 0)
         self._model_events_reported = (0, 0)
         self.checkpoints = Checkpoints(settings, self._publish_checkpoint, on_rejected=self._on_snapshot_rejected)
-        self.pipeline = make_pipeline(settings, lineage=f"{settings.model}-{uuid.uuid4().hex[:8]}")
+        self.pipeline = make_pipeline(settings, lineage=self._lineage())
         self.resumed_from: dict[str, Any] | None = None
-        self._resume()
+        resumed_positions = self._resume()
         self._last_checkpoint = time.monotonic()
+        self.training: SharedTraining | None = None
+        if settings.training == "shared":
+            start = resumed_positions.get(TRAINING_POSITION, 0)
+            training = self.training = SharedTraining(settings, self.pipeline, self.publisher, start)
+
+            async def learn_shared() -> None:
+                await training.run()
+
+            self.app.task(learn_shared)
         self.processor: EventProcessor | None = None
         self.app.sensors.add(FlushBeforeCommit(self))
         self.app.on_partitions_revoked.connect(self._on_partitions_revoked)
@@ -141,6 +153,14 @@ class Worker:
                 return web.json({"error": "unknown user", "user_id": user_id}, status=404)
             return web.json(found)
 
+    def _lineage(self) -> str:
+        """A fresh model's lineage: shared training rebuilds one model from one log, so it is named
+        after the app; a local model is one of a kind."""
+        settings = self.settings
+        if settings.training == "shared":
+            return f"{settings.model}-{hashlib.sha256(settings.app_id.encode()).hexdigest()[:8]}"
+        return f"{settings.model}-{uuid.uuid4().hex[:8]}"
+
     @property
     def model(self) -> Any:
         return self.pipeline.model
@@ -164,20 +184,21 @@ class Worker:
     def _on_snapshot_rejected(self, reason: str) -> None:
         self.metrics.checkpoints_rejected.inc()
 
-    def _resume(self) -> None:
-        """Continue from the newest authentic snapshot, if there is one."""
+    def _resume(self) -> dict[str, int]:
+        """Continue from the newest authentic snapshot, if there is one; returns its positions."""
         if not self.checkpoints.enabled:
             log.warning("SCORER_MODEL_KEY is not set: the model is not checkpointed and a restart starts it afresh")
-            return
+            return {}
         snapshot = self.checkpoints.load_latest()
         if snapshot is None:
-            return
+            return {}
         self.pipeline.model = snapshot.model
         quality = snapshot.extra.get("quality")
         if quality is not None:
-            self.pipeline.quality = QualityTracker.from_state(quality)
+            self.pipeline.quality = QualityTracker.from_state(quality, window=self.settings.quality_window)
         self.resumed_from = {"model_version": snapshot.model.version, "created_ts": snapshot.created_ts, "positions": snapshot.positions}
         log.info("resumed model %s from its checkpoint", snapshot.model.version)
+        return snapshot.positions
 
     def checkpoint_if_due(self, force: bool = False) -> None:
         if not self.checkpoints.enabled:
@@ -188,6 +209,8 @@ class Worker:
         self._last_checkpoint = now
         processor = self.processor
         positions = {f"{topic}/{partition}": offset + 1 for (topic, partition), offset in processor.offsets.items()} if processor else {}
+        if self.training is not None:
+            positions[TRAINING_POSITION] = self.training.position
         snapshot = ModelSnapshot(
             model=self.pipeline.model,
             positions=positions,
@@ -207,6 +230,11 @@ class Worker:
             "propensity": self.model.status(),
             "quality": self.pipeline.quality.report(),
             "conversion_window_s": self.settings.conversion_window_s,
+            "training": {
+                "mode": self.settings.training,
+                "position": self.training.position if self.training else None,
+                "published": self.training.published if self.training else None,
+            },
             "checkpoint": {
                 "enabled": self.checkpoints.enabled,
                 "topic": self.checkpoints.topic,

@@ -60,8 +60,16 @@ class Settings:
     )
     topic_dlq: str = _setting("scorer.dlq", "Dead-letter topic for rejected input.")
     topic_models: str = _setting("scorer.models", "Compacted topic of sealed model snapshots (one partition).")
+    topic_training: str = _setting(
+        "scorer.training", "Resolved examples every worker learns from with SCORER_TRAINING=shared (one partition)."
+    )
     model: str = _setting("logreg", "Propensity model, by registry name: `logreg`, `hat` or `arf`.")
     conversion_window_s: float = _setting(1800.0, "A purchase within this many seconds of a click labels it positive.")
+    training: str = _setting(
+        "local",
+        "`local`: a worker learns the examples of its own partitions (offline runs match it exactly). "
+        "`shared`: every worker learns every worker's examples, read back from SCORER_TOPIC_TRAINING.",
+    )
     model_key: str = _setting(
         "", "Secret key that authenticates model snapshots (HMAC-SHA256). Empty: models are not checkpointed."
     )
@@ -129,6 +137,8 @@ class Settings:
             raise SettingsError(f"SCORER_SECURITY_PROTOCOL must be one of {', '.join(SECURITY_PROTOCOLS)}")
         if self.sasl_mechanism not in SASL_MECHANISMS:
             raise SettingsError(f"SCORER_SASL_MECHANISM must be one of {', '.join(SASL_MECHANISMS)}")
+        if self.training not in ("local", "shared"):
+            raise SettingsError("SCORER_TRAINING must be `local` or `shared`")
         if self.checkpoint_interval_s <= 0:
             raise SettingsError("SCORER_CHECKPOINT_INTERVAL_S must be positive")
         unknown = set(self.reco_trigger_types) - {*CLICK_TYPES, "purchase"}

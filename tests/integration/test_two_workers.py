@@ -14,11 +14,8 @@ T0 = 1_767_225_600_000
 USERS = [f"user-{u}" for u in range(24)]
 
 
-def test_each_worker_answers_for_users_it_does_not_own(settings, start_worker_for):
-    first = start_worker_for(settings)
-    second_settings = settings.replace(web_port=free_port())
-    second = start_worker_for(second_settings)
-    # Wait for the rebalance that splits the partitions between the two.
+def wait_for_split(settings, second_settings):
+    """Wait for the rebalance that splits the partitions between the two workers."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         a, b = health(settings), health(second_settings)
@@ -30,6 +27,13 @@ def test_each_worker_answers_for_users_it_does_not_own(settings, start_worker_fo
         time.sleep(0.5)
     else:
         raise AssertionError(f"partitions were not split: {a} {b}")
+
+
+def test_each_worker_answers_for_users_it_does_not_own(settings, start_worker_for):
+    first = start_worker_for(settings)
+    second_settings = settings.replace(web_port=free_port())
+    second = start_worker_for(second_settings)
+    wait_for_split(settings, second_settings)
 
     out = producer(settings)
     for i, user in enumerate(USERS):
@@ -47,3 +51,45 @@ def test_each_worker_answers_for_users_it_does_not_own(settings, start_worker_fo
                 doc = json.loads(response.read())
             assert doc["user_id"] == user and doc["features"]["item_views_by_user"] == 1
     assert first.process.poll() is None and second.process.poll() is None
+
+
+def models(worker_settings):
+    with urllib.request.urlopen(f"http://127.0.0.1:{worker_settings.web_port}/models", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_shared_training_teaches_every_worker_every_example(settings, start_worker_for):
+    settings = settings.replace(training="shared", conversion_window_s=60.0)
+    second_settings = settings.replace(web_port=free_port())
+    start_worker_for(settings)
+    start_worker_for(second_settings)
+    wait_for_split(settings, second_settings)
+
+    out = producer(settings)
+    clicks = 0
+    for i in range(400):
+        user = USERS[i % len(USERS)]
+        click = {"event_id": f"c{i}", "user_id": user, "ts": T0 + i * 2_000, "type": "product_view", "item_id": f"i{i % 9}"}
+        out.produce(settings.topic_clickstream, key=user.encode(), value=orjson.dumps(click))
+        clicks += 1
+        if i % 40 == 0:
+            order = {"event_id": f"p{i}", "user_id": user, "ts": T0 + i * 2_000 + 500, "order_id": f"o{i}",
+                     "items": [{"item_id": f"i{i % 9}", "price": 3.0}]}
+            out.produce(settings.topic_purchases, key=user.encode(), value=orjson.dumps(order))
+    out.flush(10)
+    assert len(consume(settings, settings.topic_scores_propensity, expected=clicks)) == clicks
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        a, b = models(settings), models(second_settings)
+        published = a["training"]["published"] + b["training"]["published"]
+        learned = (a["propensity"]["champion"]["learned"], b["propensity"]["champion"]["learned"])
+        if published and learned == (published, published):
+            break
+        time.sleep(0.5)
+    # Both workers resolved examples of their own partitions, and both learned all of them.
+    assert a["training"]["published"] > 0 and b["training"]["published"] > 0
+    assert learned == (published, published)
+    # Same seed, same examples, same order: the same model, down to its version.
+    assert a["propensity"]["champion"]["version"] == b["propensity"]["champion"]["version"]
+    assert len(consume(settings, settings.topic_training, expected=published, timeout_s=20)) == published

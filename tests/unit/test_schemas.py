@@ -38,5 +38,8 @@ def test_score_schema_accepts_what_the_worker_publishes():
     from online_models.pipeline import Score
     from streams.processor import score_payload
 
-    payload = score_payload(Score("u1", 0.25, "logreg", "logreg-abc.3", "e1", 1_700_000_000_000), 1_700_000_000_050)
-    jsonschema.validate(orjson.loads(payload), schema("propensity-score"))
+    reasons = (("session_carts", 0.8), ("has_purchased", -0.4), ("views_hl1h", 0.1))
+    payload = score_payload(Score("u1", 0.25, "logreg", "logreg-abc.3", "e1", 1_700_000_000_000, reasons), 1_700_000_000_050)
+    document = orjson.loads(payload)
+    jsonschema.validate(document, schema("propensity-score"))
+    assert document["reasons"][1] == {"feature": "has_purchased", "contribution": -0.4}
