@@ -38,3 +38,35 @@ def test_child_process_environment_reproduces_the_settings():
 
 def test_readme_settings_table_is_current():
     assert settings_table() in README.read_text(), "regenerate with: python -c 'from streams.settings import settings_table; print(settings_table())'"
+
+
+def test_security_settings_reach_both_kafka_client_stacks():
+    from streams.security import faust_credentials
+
+    plain = Settings()
+    assert plain.kafka_config()["security.protocol"] == "PLAINTEXT" and "sasl.username" not in plain.kafka_config()
+    assert faust_credentials(plain) is None
+
+    scram = Settings(security_protocol="SASL_PLAINTEXT", sasl_mechanism="SCRAM-SHA-512", sasl_username="scorer", sasl_password="pw")
+    config = scram.kafka_config()
+    assert (config["sasl.mechanism"], config["sasl.username"], config["sasl.password"]) == ("SCRAM-SHA-512", "scorer", "pw")
+    credentials = faust_credentials(scram)
+    assert credentials.mechanism.value == "SCRAM-SHA-512" and credentials.username == "scorer"
+    assert credentials.protocol.value == "SASL_PLAINTEXT"
+
+    tls = Settings(security_protocol="SASL_SSL", sasl_username="u", sasl_password="p")
+    assert faust_credentials(tls).protocol.value == "SASL_SSL"
+    assert Settings(security_protocol="SSL", ssl_cafile="/ca.pem").kafka_config()["ssl.ca.location"] == "/ca.pem"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SCORER_SECURITY_PROTOCOL": "TLS"}, "SCORER_SECURITY_PROTOCOL"),
+        ({"SCORER_SASL_MECHANISM": "GSSAPI"}, "SCORER_SASL_MECHANISM"),
+        ({"SCORER_TRAINING": "both"}, "SCORER_TRAINING"),
+    ],
+)
+def test_security_and_training_settings_are_checked(env, message):
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
