@@ -1,0 +1,93 @@
+"""Thousands of malformed messages through the embedded broker: each is dead-lettered, each valid one scored.
+
+Hypothesis draws the mix (derandomized, so CI sees the same messages every
+run): broken JSON, wrong types, NaN, huge payloads, non-UTF-8 bytes, unknown
+types, plus valid events without a key or under another user's key. The
+worker must stay up and commit offsets to the end of every partition.
+"""
+
+import time
+
+import orjson
+from confluent_kafka import Consumer, TopicPartition
+from hypothesis import HealthCheck, given, settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from tests.integration.conftest import consume, producer
+from tests.strategies import malformed, valid_clicks
+
+message = st.one_of(
+    valid_clicks.map(lambda doc: ("valid", doc)),
+    valid_clicks.map(lambda doc: ("no_key", doc)),
+    valid_clicks.map(lambda doc: ("wrong_key", doc)),
+    malformed.map(lambda raw: ("bad", raw)),
+    malformed.map(lambda raw: ("bad", raw)),
+)
+
+
+def draw_messages(batches: int = 60) -> list[tuple[str, object]]:
+    drawn: list[tuple[str, object]] = []
+
+    @hypothesis_settings(max_examples=batches, derandomize=True, database=None, deadline=None,
+                         suppress_health_check=list(HealthCheck))
+    @given(st.lists(message, min_size=20, max_size=60))
+    def collect(batch):
+        drawn.extend(batch)
+
+    collect()
+    return drawn
+
+
+def committed_to_end(settings) -> bool:
+    consumer = Consumer({**settings.kafka_config(), "group.id": settings.app_id, "enable.auto.commit": False})
+    try:
+        partitions = [TopicPartition(settings.topic_clickstream, p) for p in range(settings.partitions)]
+        committed = consumer.committed(partitions, timeout=10)
+        ends = [consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in partitions]
+        return all(c.offset >= end for c, end in zip(committed, ends))
+    finally:
+        consumer.close()
+
+
+def test_fuzzed_input_is_dead_lettered_or_scored_and_offsets_reach_the_end(settings, start_worker_for):
+    messages = draw_messages()
+    out = producer(settings)
+    expected_scores = expected_dead = 0
+    reasons_wanted = {"no_key": b"missing_key", "wrong_key": b"key_mismatch"}
+    expected_reasons: dict[bytes, int] = {}
+    for index, (kind, payload) in enumerate(messages):
+        if kind == "bad":
+            out.produce(settings.topic_clickstream, key=f"u{index % 7}".encode(), value=payload)
+            expected_dead += 1
+            continue
+        doc = {**payload, "event_id": f"fuzz-{index}"}  # unique, so that no valid event is a repeat
+        raw = orjson.dumps(doc)
+        if kind == "valid":
+            out.produce(settings.topic_clickstream, key=doc["user_id"].encode(), value=raw)
+            expected_scores += 1
+        else:
+            key = None if kind == "no_key" else b"someone-else"
+            out.produce(settings.topic_clickstream, key=key, value=raw)
+            expected_dead += 1
+            expected_reasons[reasons_wanted[kind]] = expected_reasons.get(reasons_wanted[kind], 0) + 1
+    out.flush(30)
+    assert len(messages) > 1_500 and expected_dead > 700 and expected_scores > 300
+
+    worker = start_worker_for(settings)
+    dead = consume(settings, settings.topic_dlq, expected=expected_dead, timeout_s=120)
+    scores = consume(settings, settings.topic_scores_propensity, expected=expected_scores, timeout_s=120)
+    assert len(dead) == expected_dead
+    assert len(scores) == expected_scores
+    reasons: dict[bytes, int] = {}
+    for record in dead:
+        headers = dict(record.headers())
+        assert headers["scorer.reason"] and headers["scorer.source.topic"] == settings.topic_clickstream.encode()
+        reasons[headers["scorer.reason"]] = reasons.get(headers["scorer.reason"], 0) + 1
+    for reason, count in expected_reasons.items():
+        assert reasons.get(reason) == count, (reason, reasons)
+
+    deadline = time.monotonic() + 30
+    while not committed_to_end(settings) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert committed_to_end(settings)
+    assert worker.process.poll() is None
