@@ -168,44 +168,92 @@ def measure_plain_loop(settings: Settings, expected: int) -> float:
         consumer.close()
 
 
-def measure_latency(settings: Settings, rate: float, seconds: float, users: int, items: int, log: Path) -> dict[str, float]:
-    """Feed a fresh worker at ``rate`` events/s; produce-time to score-produce-time percentiles."""
+def _erase_requests(settings: Settings, users: int, count: int, interval_s: float, done: threading.Event) -> None:
+    """Erase ``count`` users of the generated population, one every ``interval_s``."""
+    out = Publisher(settings)
+    for i in range(count):
+        if done.wait(interval_s):
+            break
+        user = f"user-{(i * 7919) % users}"
+        request = {"event_id": f"bench-erase-{i}", "user_id": user, "ts": int(time.time() * 1000), "action": "erase"}
+        out.produce(settings.topic_consent, user.encode(), orjson.dumps(request))
+        out.flush()
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    values = sorted(values)
+    pick = lambda q: values[min(len(values) - 1, int(q * len(values)))]  # noqa: E731
+    return {"p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99)}
+
+
+def measure_latency(settings: Settings, rate: float, seconds: float, users: int, items: int, log: Path) -> dict[str, Any]:
+    """Feed a fresh worker at ``rate`` events/s; produce-time to score-produce-time percentiles.
+
+    Meanwhile two users a second ask for erasure: from each request's produce
+    time to the produce time of its tombstone on the scores topic.
+    """
     create_topics(settings)
     process = start_worker(settings, log)
     try:
         wait_until_assigned(settings, process, timeout_s=120)
         events = int(rate * seconds)
         sender = threading.Thread(target=_produce, args=(settings, events, users, items, rate))
+        stop_erasing = threading.Event()
+        eraser = threading.Thread(target=_erase_requests, args=(settings, users, int(seconds * 2), 0.5, stop_erasing))
         sender.start()
+        eraser.start()
         produced: dict[str, float] = {}
-        latencies = []
+        # Topics are read in no particular order relative to each other: pair requests and tombstones at the end.
+        erase_requests: dict[bytes, list[float]] = {}
+        tombstones: dict[bytes, list[float]] = {}
         consumer = Consumer(
             {**settings.kafka_config(), "group.id": f"lat-{uuid.uuid4().hex[:6]}", "auto.offset.reset": "earliest", "session.timeout.ms": 6000}
         )
-        consumer.subscribe([settings.topic_clickstream, settings.topic_scores_propensity])
-        deadline = time.monotonic() + seconds + 60
-        scores = []
-        while time.monotonic() < deadline:
-            for message in consumer.consume(1000, timeout=0.5):
-                if message.error() or message.value() is None:
+        consumer.subscribe([settings.topic_clickstream, settings.topic_scores_propensity, settings.topic_consent])
+        scores: list[tuple[str, float]] = []
+
+        def read(timeout_s: float) -> None:
+            for message in consumer.consume(1000, timeout=timeout_s):
+                if message.error():
                     continue
                 ts = message.timestamp()[1] / 1000
-                if message.topic() == settings.topic_clickstream:
+                if message.topic() == settings.topic_consent:
+                    erase_requests.setdefault(message.key(), []).append(ts)
+                elif message.value() is None:
+                    tombstones.setdefault(message.key(), []).append(ts)
+                elif message.topic() == settings.topic_clickstream:
                     produced[orjson.loads(message.value())["event_id"]] = ts
                 else:
                     scores.append((orjson.loads(message.value())["event_id"], ts))
+
+        deadline = time.monotonic() + seconds + 60
+        while time.monotonic() < deadline:
+            read(0.5)
             if not sender.is_alive() and len(scores) >= len(produced) > 0:
                 break
+        stop_erasing.set()
         sender.join()
+        eraser.join()
+        # The tombstones of the latest requests.
+        drain_until = time.monotonic() + 2
+        while time.monotonic() < drain_until:
+            read(0.2)
         consumer.close()
-        for event_id, ts in scores:
-            if event_id in produced:
-                latencies.append((ts - produced[event_id]) * 1000)
-        latencies.sort()
+        erasures = []
+        for key, requested in erase_requests.items():
+            answers = sorted(tombstones.get(key, []))
+            for ts in sorted(requested):
+                answer = next((t for t in answers if t >= ts), None)
+                if answer is not None:
+                    erasures.append((answer - ts) * 1000)
+                    answers.remove(answer)
+        latencies = [(ts - produced[event_id]) * 1000 for event_id, ts in scores if event_id in produced]
         if not latencies:
             raise RuntimeError(f"no scores matched their input in the latency run; see {log}")
-        pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
-        return {"p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "scores": len(latencies)}
+        result: dict[str, Any] = {**_percentiles(latencies), "scores": len(latencies)}
+        if erasures:
+            result["erasure_ms"] = {**_percentiles(erasures), "requests": len(erasures)}
+        return result
     finally:
         stop_process(process)
 
@@ -243,6 +291,9 @@ def run_bench(
         report(f"latency: fresh worker fed at {rate:,.0f} events/s for {latency_seconds:.0f}s")
         latency = measure_latency(_fresh(settings, "latency"), rate, latency_seconds, users, items, data / "worker-lat.log")
         report(f"    p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms, p99 {latency['p99']:.1f} ms")
+        if "erasure_ms" in latency:
+            erasure = latency["erasure_ms"]
+            report(f"    erasure request to tombstone: p50 {erasure['p50']:.1f} ms, p99 {erasure['p99']:.1f} ms ({erasure['requests']} requests)")
 
         result: dict[str, Any] = {
             "events": events,
@@ -255,6 +306,7 @@ def run_bench(
             "ratio_scorer_to_plain_loop": scorer["eps"] / plain,
             "latency_ms": {k: latency[k] for k in ("p50", "p95", "p99")},
             "latency_rate_eps": rate,
+            "erasure_ms": latency.get("erasure_ms"),
             "peak_rss_mb": scorer["peak_rss_mb"],
             "state_bytes_per_user": scorer["state_bytes_per_user"],
         }

@@ -19,3 +19,5 @@ def test_bench_prints_every_documented_figure(tmp_path):
     assert set(doc["latency_ms"]) == {"p50", "p95", "p99"}
     assert 0 <= doc["latency_ms"]["p50"] <= doc["latency_ms"]["p95"] <= doc["latency_ms"]["p99"]
     assert doc["ratio_scorer_to_ceiling"] == doc["scorer_eps"] / doc["ceiling_eps"]
+    erasure = doc["erasure_ms"]
+    assert erasure["requests"] > 0 and 0 <= erasure["p50"] <= erasure["p99"]
