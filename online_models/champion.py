@@ -152,6 +152,9 @@ class ChampionChallenger:
         """The champion's probability: the only one ever served."""
         return self.champion.predict(x)
 
+    def predict_with_reasons(self, x: dict[str, float], k: int = 3) -> tuple[float, list[tuple[str, float]]]:
+        return self.champion.predict_with_reasons(x, k)
+
     def shadow_predict(self, x: dict[str, float]) -> float | None:
         """The challenger's probability, for comparison only; None without a challenger."""
         return None if self.challenger is None else self.challenger.predict(x)

@@ -23,11 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from river import base
-
 from events.schema import ClickEvent, PurchaseEvent
 from features.user_state import DEFAULT_BOUNDS, FEATURE_NAMES, StateBounds
-from online_models.explain import reasons
 from online_models.labels import Resolved, as_float32
 from online_models.propensity import PropensityModel
 from online_models.quality import QualityTracker
@@ -42,10 +39,9 @@ class Scorer(Protocol):
     @property
     def version(self) -> str: ...
 
-    @property
-    def classifier(self) -> base.Classifier: ...
-
     def predict(self, x: dict[str, float]) -> float: ...
+
+    def predict_with_reasons(self, x: dict[str, float], k: int = 3) -> tuple[float, list[tuple[str, float]]]: ...
 
     def learn(self, x: dict[str, float], y: bool) -> None: ...
 
@@ -128,7 +124,7 @@ class ScoringPipeline:
         values = as_float32(record.state.to_x(event).values())
         x = dict(zip(FEATURE_NAMES, values))
         model = self.model
-        probability = model.predict(x)
+        probability, why = model.predict_with_reasons(x, self.explain)
         segment = segment_of(event, record.state.sessions_total > 1)
         record.pending.add(event.ts, values, self.max_pending, probability, segment)
         record.latest = [probability, model.version, event.event_id, event.ts]
@@ -139,7 +135,7 @@ class ScoringPipeline:
             model_version=model.version,
             event_id=event.event_id,
             event_ts=event.ts,
-            reasons=tuple(reasons(model.classifier, x, self.explain)) if self.explain else (),
+            reasons=tuple(why),
         )
 
     def expire(self, record: UserRecord, now_ts: int) -> int | None:

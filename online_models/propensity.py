@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from river import base
 
+from online_models.explain import score_with_reasons
 from online_models.registry import make_model
 
 
@@ -32,6 +33,10 @@ class PropensityModel:
 
     def predict(self, x: dict[str, float]) -> float:
         return float(self.classifier.predict_proba_one(x).get(True, 0.0))
+
+    def predict_with_reasons(self, x: dict[str, float], k: int = 3) -> tuple[float, list[tuple[str, float]]]:
+        """The probability and its ``k`` largest feature contributions (see :mod:`online_models.explain`)."""
+        return score_with_reasons(self.classifier, x, k)
 
     def learn(self, x: dict[str, float], y: bool) -> None:
         self.classifier.learn_one(x, y)
