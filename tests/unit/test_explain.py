@@ -128,3 +128,15 @@ def test_an_untrained_model_gives_no_reasons_and_explaining_leaves_x_alone(name)
 def test_an_unsupported_model_is_refused():
     with pytest.raises(TypeError, match="GaussianNB"):
         reasons(naive_bayes.GaussianNB(), point(0.5))
+
+
+@pytest.mark.parametrize("name", ["logreg", "hat", "arf"])
+def test_score_with_reasons_gives_the_models_own_probability_and_reasons(name):
+    from online_models.explain import score_with_reasons
+
+    model = trained(name, 600)
+    for driver in (0.1, 0.5, 0.9):
+        x = point(driver)
+        probability, why = score_with_reasons(model, x, k=2)
+        assert probability == model.predict_proba_one(x)[True]
+        assert why == reasons(model, x, k=2)
