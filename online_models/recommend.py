@@ -33,7 +33,6 @@ is event time; nothing here reads a clock.
 
 from __future__ import annotations
 
-import heapq
 import sys
 from dataclasses import dataclass
 from operator import itemgetter
@@ -210,7 +209,8 @@ class Recommender:
         scores = self._blend(items, category, own_key)
         for item in excluded:
             scores.pop(item, None)
-        ranked = heapq.nlargest(k, scores.items(), key=itemgetter(1))
+        # Stable, so ties keep blend order as nlargest did; a C sort beats nlargest's loop at these sizes.
+        ranked = sorted(scores.items(), key=itemgetter(1), reverse=True)[:k]
         if len(ranked) < k:
             # A young model may know fewer candidates than asked for: fill with what is popular.
             ranked += [(item, 0.0) for item, _ in self.popularity.top() if item not in scores and item not in excluded]
@@ -250,8 +250,13 @@ class Recommender:
             if top <= 0.0:
                 continue
             factor = part_weight / top
+            if not blended:
+                # 0.0 + x == x, so this is the loop below for the first part, at C speed.
+                blended = {item: factor * score for item, score in part.items()}
+                continue
+            get = blended.get
             for item, score in part.items():
-                blended[item] = blended.get(item, 0.0) + factor * score
+                blended[item] = get(item, 0.0) + factor * score
         return blended
 
     def _excluded(self, session: SessionItems) -> set[str]:

@@ -27,8 +27,8 @@ distinct items on average), 460 to 480 bytes on the synthetic catalogue of
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Sequence
+from itertools import islice
 from operator import itemgetter
 
 
@@ -101,27 +101,37 @@ class SessionKNN:
         ``exclude`` is the key of the session asking, which must not count as its own neighbour.
         """
         similarity: dict[str, float] = {}
+        sample = self.sample
         for item, weight in context:
             holders = self.index.get(item)
             if not holders:
                 continue
-            taken = 0
-            for key in reversed(holders):
-                if key == exclude:
-                    continue
-                similarity[key] = similarity.get(key, 0.0) + weight
-                taken += 1
-                if taken >= self.sample:
-                    break
-        neighbours = heapq.nlargest(self.k, similarity.items(), key=itemgetter(1))
+            # One more than the sample, in case the asking session is among them (it usually is, being
+            # the latest to view its own last item).
+            keys = list(islice(reversed(holders), sample + 1))
+            if exclude in holders and exclude in keys:
+                keys.remove(exclude)
+            elif len(keys) > sample:
+                del keys[sample:]
+            if not similarity:
+                similarity = dict.fromkeys(keys, weight)  # 0.0 + weight == weight: the same as the loop
+                continue
+            get = similarity.get
+            for key in keys:
+                similarity[key] = get(key, 0.0) + weight
+        # sorted() is stable, so ties keep the order in which sessions were met, as nlargest would,
+        # and in C it is several times faster than nlargest's loop for these sizes.
+        neighbours = sorted(similarity.items(), key=itemgetter(1), reverse=True)[: self.k]
         votes: dict[str, float] = {}
+        get = votes.get
         sessions = self.sessions
+        now, half_life_ms = self.now, self.half_life_ms
         for key, sim in neighbours:
             last_ts, items = sessions[key]
-            if self.half_life_ms:
-                sim *= 2.0 ** (-(self.now - last_ts) / self.half_life_ms)
+            if half_life_ms:
+                sim *= 2.0 ** (-(now - last_ts) / half_life_ms)
             for item in items:
-                votes[item] = votes.get(item, 0.0) + sim
+                votes[item] = get(item, 0.0) + sim
         return votes
 
     def forget(self, prefix: str) -> int:

@@ -259,6 +259,70 @@ def test_the_same_stream_gives_the_same_lists(events):
         assert one.recommend(first[user], None, k=20) == two.recommend(second[user], None, k=20)
 
 
+def reference_cooccurrence_scores(co, context, alpha):
+    """The co-occurrence formula of the module docstring, computed the plain way."""
+    scale = co.decay.scale()
+    scores: dict[str, float] = {}
+    for item, weight in context:
+        for neighbour, pair in co.neighbours.get(item, {}).items():
+            if neighbour in co.counts:
+                damp = max(1.0, co.counts[neighbour] * scale) ** alpha
+                scores[neighbour] = scores.get(neighbour, 0.0) + weight * pair / co.counts[item] / damp
+    return scores
+
+
+def reference_knn_votes(knn, context, exclude):
+    """V-SKNN votes computed the plain way: every sampled session, sorted by similarity, the first k vote."""
+    similarity: dict[str, float] = {}
+    for item, weight in context:
+        taken = [key for key in reversed(knn.index.get(item, {})) if key != exclude][: knn.sample]
+        for key in taken:
+            similarity[key] = similarity.get(key, 0.0) + weight
+    votes: dict[str, float] = {}
+    for key, sim in sorted(similarity.items(), key=lambda kv: -kv[1])[: knn.k]:
+        last_ts, items = knn.sessions[key]
+        decayed = sim * 2.0 ** (-(knn.now - last_ts) / knn.half_life_ms) if knn.half_life_ms else sim
+        for item in items:
+            votes[item] = votes.get(item, 0.0) + decayed
+    return votes
+
+
+@settings(max_examples=100, deadline=None)
+@given(streams(), st.sampled_from([0.0, 0.25, 0.5]))
+def test_the_fast_scores_equal_the_formulas_they_implement(events, alpha):
+    # The scoring code caches powers and sums before damping; this pins it to the plain formulas,
+    # through rescales and forgotten items (the tight bounds forget often).
+    reco = Recommender(TIGHT)
+    sessions: dict[str, SessionItems] = {}
+    for event in events:
+        session = sessions.setdefault(event.user_id, SessionItems())
+        reco.observe(session, event)
+        context = [(item, 0.3**n) for n, item in enumerate(dict.fromkeys(reversed(session.items)))]
+        own = session.session_key(event.user_id)
+        fast = reco.cooccurrence.scores(context, alpha)
+        plain = reference_cooccurrence_scores(reco.cooccurrence, context, alpha)
+        assert list(fast) == list(plain)
+        assert all(math.isclose(fast[item], plain[item], rel_tol=1e-9) for item in plain)
+        votes = reco.knn.scores(context, exclude=own)
+        assert votes == pytest.approx(reference_knn_votes(reco.knn, context, own), rel=1e-12)
+        assert list(votes) == list(reference_knn_votes(reco.knn, context, own))
+
+
+def test_cached_damping_follows_the_counts_through_landmark_moves():
+    from online_models.cooccurrence import CoOccurrence
+
+    co = CoOccurrence(half_life_s=60.0, max_neighbours=4)
+    history: list[str] = []
+    for step in range(400):  # a step is 5 half-lives: the landmark moves every 10 steps
+        item = ITEMS[(step * 7) % 11]
+        co.learn(history[-3:], item, T0 + step * 300_000)
+        history.append(item)
+        context = [(item, 1.0), (history[-2] if len(history) > 1 else item, 0.3)]
+        fast, plain = co.scores(context, 0.5), reference_cooccurrence_scores(co, context, 0.5)
+        assert fast.keys() == plain.keys()
+        assert all(math.isclose(fast[key], plain[key], rel_tol=1e-9) for key in plain)
+
+
 @given(st.lists(st.tuples(st.sampled_from(ITEMS[:12]), st.integers(0, 10_000)), max_size=200))
 def test_the_tracked_top_items_are_the_true_top_items(views):
     pop = Popularity(half_life_s=3_600.0, top_n=4)
