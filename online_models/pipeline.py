@@ -100,6 +100,10 @@ class ScoringPipeline:
         self.quality = quality if quality is not None else QualityTracker()
         self.explain = explain
         self.duplicates = 0
+        # Examples learned by this pipeline, whatever model holds them: a promoted
+        # challenger has learned fewer than the champion it replaces.
+        self.learned = 0
+        self.learned_positive = 0
         # Where resolved examples go: learned here, or handed to a shared training log
         # that every worker reads back and learns in the same order.
         self.on_resolved: Callable[[Resolved], None] = self.learn_example
@@ -159,3 +163,5 @@ class ScoringPipeline:
         """Count the example's score in the live quality, then learn it."""
         self.quality.add(example.score, example.label, example.delay_ms, segments_of(example.segment))
         self.model.learn(dict(zip(FEATURE_NAMES, example.values)), example.label)
+        self.learned += 1
+        self.learned_positive += example.label

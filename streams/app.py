@@ -305,7 +305,10 @@ class Worker:
             self.metrics.expired.inc(deleted)
 
     async def update_gauges(self) -> None:
-        self.update_gauges_now()
+        try:
+            self.update_gauges_now()
+        except Exception:  # noqa: BLE001 - a gauge must never stop the scoring
+            log.exception("updating the gauges failed")
 
     def update_gauges_now(self) -> None:
         """Refresh the gauges that are read rather than counted: lag, users, label queue, learning."""
@@ -329,7 +332,7 @@ class Worker:
         metrics.users.set(self.store.count())
         metrics.update_model(self.model, self.pipeline.quality.report(), self.checkpoints.last_saved_ts, time.time())
         metrics.label_queue.set(len(processor.engine.expiries))
-        positives, total = self.model.learned_positive, self.model.learned
+        positives, total = self.pipeline.learned_positive, self.pipeline.learned
         seen_positives, seen_total = self._learned_reported
         metrics.learned.labels(label="positive").inc(positives - seen_positives)
         metrics.learned.labels(label="negative").inc((total - positives) - (seen_total - seen_positives))

@@ -5,6 +5,7 @@ import pytest
 
 from events import ClickEvent, PurchaseEvent, PurchaseItem, decode_click, decode_purchase
 from events.synthetic import TrafficGenerator
+from features.user_state import FEATURE_NAMES
 from online_models import MODELS, PropensityModel, ScoringPipeline
 from tests.strategies import T0
 
@@ -122,3 +123,23 @@ def test_model_learns_the_synthetic_ground_truth_well_above_chance():
     auc = exact_auc(labels, [s for _, _, s in half])
     assert 0.05 < sum(labels) / len(labels) < 0.5
     assert auc > 0.7, auc
+
+
+def test_learned_counts_survive_a_challenger_promotion():
+    import random
+
+    from online_models.champion import ChampionChallenger
+    from online_models.labels import Resolved
+
+    rng = random.Random(3)
+    pipeline = ScoringPipeline(ChampionChallenger(PropensityModel("logreg", lineage="t")), window_s=WINDOW_S)
+    width = len(FEATURE_NAMES)
+    for i in range(6_000):
+        a = rng.gauss(0.0, 1.0)
+        values = [a] + [0.0] * (width - 1)
+        # The concept flips half-way: a drift, a challenger, a promotion.
+        pipeline.learn_example(Resolved(values, a > 0 if i < 3_000 else a < 0, 0.5, 1_000, "new||"))
+    assert pipeline.model.promotions >= 1
+    assert pipeline.learned == 6_000 > pipeline.model.learned
+    assert pipeline.quality.report()["cumulative"]["count"] == 6_000
+
