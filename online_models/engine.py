@@ -124,6 +124,9 @@ class ScoringEngine:
         # Next-item quality of the lists: each user's last list is checked against their next view.
         self.next_item = WindowedNextItem()
         self.next_item_total: NextItemEvaluator | None = None
+        # Offline runs switch lists off where nothing is counted: the recommender still
+        # learns from every event, and only lists that are checked get built.
+        self.lists_enabled = True
         self._last_lists: dict[bytes, list[str]] = {}
         # Event time per partition: the latest event seen. Label windows close by it.
         self._stream_time: dict[int, int] = {}
@@ -177,7 +180,7 @@ class ScoringEngine:
         recommender.observe(record.session, event)
         self.observed += 1
         policy = self.policy
-        if kind not in policy.triggers:
+        if kind not in policy.triggers or not self.lists_enabled:
             return
         if kind not in policy.always and record.last_list_ts and event.ts - record.last_list_ts < policy.min_interval_ms:
             return

@@ -59,8 +59,10 @@ def run_offline(
 ) -> PropensityRun:
     """Feed ``(kind, event)`` pairs through the engine; keep what ``count_from(index, ts)`` selects.
 
-    Every trigger event gets a list (no rate limit), so each view in a
+    Every counted trigger event gets a list (no rate limit), so each view in a
     session is checked against the list built right after the event before it.
+    Events that are not counted teach the models but build no list: a session
+    that straddles the start of counting has its first counted view unchecked.
     """
     engine = ScoringEngine(pipeline, DictRecordStore(), recommender, ListPolicy(min_interval_ms=0, k=20))
     run = PropensityRun()
@@ -74,6 +76,7 @@ def run_offline(
         key = event.user_id.encode()
         counted = count_from(index, event.ts)
         engine.next_item_total = run.next_item if counted else None
+        engine.lists_enabled = counted
         score = engine.process(source, partition_for(key, partitions), index, key, event)
         run.events += 1
         run.last_ts = max(run.last_ts, event.ts)
