@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import orjson
 
 from features.user_state import UserState
@@ -60,6 +62,12 @@ class UserRecord:
         return True
 
     def to_bytes(self) -> bytes:
+        """JSON, deflated: a record holds item ids, category names and base64 feature vectors that
+        repeat, so level 1 takes it to about 40 % of its size for about 25 µs, paid once per
+        changed user per commit (and about 10 µs to inflate on a cache miss)."""
+        return zlib.compress(self._json(), 1)
+
+    def _json(self) -> bytes:
         return orjson.dumps(
             [
                 self.state.to_fields(),
@@ -75,7 +83,11 @@ class UserRecord:
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> UserRecord:
-        state, items, dropped, positions, latest, opted_out, session, last_list_ts = orjson.loads(raw)
+        # Records written before deflating was introduced are plain JSON, which starts with "[";
+        # a zlib stream starts with 0x78.
+        state, items, dropped, positions, latest, opted_out, session, last_list_ts = orjson.loads(
+            raw if raw[:1] == b"[" else zlib.decompress(raw)
+        )
         return cls(
             UserState.from_fields(state),
             PendingExamples(items, dropped),

@@ -330,6 +330,7 @@ class Worker:
             done = processor.offsets.get((tp.topic, tp.partition), -1) + 1
             metrics.lag.labels(topic=tp.topic, partition=str(tp.partition)).set(max(end - done, 0))
         metrics.users.set(self.store.count())
+        metrics.state_bytes.set(self.store.size_bytes())
         metrics.update_model(self.model, self.pipeline.quality.report(), self.checkpoints.last_saved_ts, time.time())
         metrics.label_queue.set(len(processor.engine.expiries))
         positives, total = self.pipeline.learned_positive, self.pipeline.learned

@@ -77,6 +77,9 @@ class ScorerMetrics:
         self.record_bytes = Histogram("scorer_state_record_bytes", "Serialized size of flushed user records.", buckets=_BYTES_BUCKETS, registry=r)
         self.expired = Counter("scorer_users_expired", "Users deleted after being idle beyond the state TTL.", registry=r)
         self.users = Gauge("scorer_users_in_state", "Users held in this worker's table partitions.", registry=r)
+        self.state_bytes = Gauge(
+            "scorer_state_bytes", "Bytes of user state held locally (RocksDB's live-data estimate plus memtables).", registry=r
+        )
         self.label_queue = Gauge("scorer_label_queue_users", "Users with a scored click waiting for its conversion window to close.", registry=r)
         self.learned = Counter("scorer_model_examples_learned", "Labelled examples the propensity model learned.", ["label"], registry=r)
         self.next_item = Gauge(
@@ -151,8 +154,9 @@ class ScorerMetrics:
             if loss is not None:
                 self.windowed_log_loss.labels(role=role).set(loss)
         drifts, promotions = status.get("drifts", 0), status.get("promotions", 0)
-        self.drifts.inc(drifts - self._model_counts[0])
-        self.promotions.inc(promotions - self._model_counts[1])
+        # A model loaded from a snapshot may count from anywhere: a counter can only go up.
+        self.drifts.inc(max(drifts - self._model_counts[0], 0))
+        self.promotions.inc(max(promotions - self._model_counts[1], 0))
         self._model_counts = (drifts, promotions)
         if last_checkpoint_s is not None:
             self.checkpoint_age.set(now_s - last_checkpoint_s)

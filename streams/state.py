@@ -60,6 +60,16 @@ class PartitionedStore:
             return sum(db.property_int_value("rocksdb.estimate-num-keys") or 0 for db in self._store._dbs.values())
         return len(self._store.data)
 
+    def size_bytes(self) -> int:
+        """Bytes of state held locally: RocksDB's estimate of live data plus its memtables."""
+        if self._rocksdb:
+            return sum(
+                (db.property_int_value("rocksdb.estimate-live-data-size") or 0)
+                + (db.property_int_value("rocksdb.cur-size-all-mem-tables") or 0)
+                for db in self._store._dbs.values()
+            )
+        return sum(len(value) for value in self._store.data.values())
+
     def delete(self, partition: int, key: bytes) -> None:
         if self._rocksdb:
             self._store._db_for_partition(partition).delete(key)

@@ -53,6 +53,7 @@ def test_metrics_series_move_under_load(settings, start_worker_for):
     assert first[("scorer_event_time_to_publish_seconds_count", ())] == 40
     assert first[("scorer_consume_to_publish_seconds_count", ())] == 40
     assert first[("scorer_users_in_state", ())] == 7
+    assert first[("scorer_state_bytes", ())] > 7 * 100  # seven records of features and pending examples
     assert first[("scorer_state_records_flushed_total", ())] >= 7
     assert first[("scorer_commit_seconds_count", ())] >= 1
     assert first[("scorer_rebalances_total", ())] >= 1

@@ -364,8 +364,18 @@ def test_dashboard_has_a_panel_for_every_area() -> None:
         queried = [panel for panel in rows[area] if panel.get("targets")]
         assert queried, f"the {area!r} row has no panel with a query"
         assert family in families(expressions(queried)), f"the {area!r} row does not query {family}"
-    quality = rows["Model quality"]
-    assert any(panel["type"] == "text" and "AUC" in panel["options"]["content"] for panel in quality)
+    # Live model quality, drift and checkpoints, as the worker exports them.
+    quality = families(expressions(rows["Model quality"]))
+    for family in (
+        "scorer_model_quality",
+        "scorer_model_segment_quality",
+        "scorer_model_windowed_log_loss",
+        "scorer_model_drifts",
+        "scorer_model_promotions",
+        "scorer_model_checkpoint_age_seconds",
+        "scorer_recommendation_quality",
+    ):
+        assert family in quality, f"the model quality row does not query {family}"
 
 
 def test_datasource_uid_matches_the_dashboard() -> None:
