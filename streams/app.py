@@ -101,6 +101,7 @@ class Worker:
         self.publisher = Publisher(settings)
         self.metrics = ScorerMetrics()
         self._learned_reported = (0, 0)
+        self._failures_reported = 0
         self._model_events_reported = (0, 0)
         self.checkpoints = Checkpoints(settings, self._publish_checkpoint, on_rejected=self._on_snapshot_rejected)
         self.pipeline = make_pipeline(settings, lineage=self._lineage())
@@ -338,6 +339,9 @@ class Worker:
         metrics.learned.labels(label="positive").inc(positives - seen_positives)
         metrics.learned.labels(label="negative").inc((total - positives) - (seen_total - seen_positives))
         self._learned_reported = (positives, total)
+        failures = self.publisher.failures
+        metrics.publish_failures.inc(max(failures - self._failures_reported, 0))
+        self._failures_reported = failures
         live = processor.engine.next_item.result()
         for name in ("hr10", "hr20", "mrr10", "mrr20"):
             metrics.next_item.labels(metric=name).set(getattr(live, name))

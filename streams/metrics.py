@@ -71,6 +71,9 @@ class ScorerMetrics:
             registry=r,
         )
         self.lag = Gauge("scorer_consumer_lag_records", "Records behind the partition's end.", ["topic", "partition"], registry=r)
+        self.publish_failures = Counter(
+            "scorer_publish_failures", "Records librdkafka reported undeliverable (scores, lists, DLQ, changelog).", registry=r
+        )
         self.rebalances = Counter("scorer_rebalances", "Partition assignments received.", registry=r)
         self.commit = Histogram("scorer_commit_seconds", "Offset commits, including the state flush before each.", buckets=_PROCESSING_BUCKETS, registry=r)
         self.flushed = Counter("scorer_state_records_flushed", "User records written to store and changelog.", registry=r)

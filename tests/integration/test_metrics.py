@@ -57,6 +57,7 @@ def test_metrics_series_move_under_load(settings, start_worker_for):
     assert first[("scorer_state_records_flushed_total", ())] >= 7
     assert first[("scorer_commit_seconds_count", ())] >= 1
     assert first[("scorer_rebalances_total", ())] >= 1
+    assert first[("scorer_publish_failures_total", ())] == 0
     lags = [v for (name, labels), v in first.items() if name == "scorer_consumer_lag_records"]
     assert lags and all(v >= 0 for v in lags)
 
