@@ -8,6 +8,10 @@ the future of the file) right after scoring it, through the same pipeline and
 features. Its ROC-AUC is an upper bound for what the delayed, honest learner
 can reach with these features and this model on this data; the gap between the
 two is the price of the label delay.
+
+``--features`` also ranks each feature alone, as a score, by ROC-AUC against
+the same labels (a feature that falls with conversion counts as 1 - AUC): how
+much signal the data holds for each, before any model.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pathlib import Path
 from events.datasets import read_events
 from features.user_state import FEATURE_NAMES
 from online_models.evaluation import label, run_offline
-from online_models.metrics import propensity_report
+from online_models.metrics import propensity_report, roc_auc
 from online_models.pipeline import ScoringPipeline
 from online_models.propensity import PropensityModel
 
@@ -29,6 +33,7 @@ def main() -> None:
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--model", default="logreg")
     parser.add_argument("--window-s", type=float, default=1_800.0)
+    parser.add_argument("--features", action="store_true", help="also rank each feature alone by ROC-AUC")
     args = parser.parse_args()
     window_ms = int(args.window_s * 1000)
     events = read_events(args.files)
@@ -41,6 +46,7 @@ def main() -> None:
 
     pipeline = ScoringPipeline(PropensityModel(args.model, lineage="ceiling"), window_s=args.window_s)
     honest_handle = pipeline.handle
+    seen: list[tuple[bool, list[float]]] = []
 
     def handle_with_future_labels(record, event):
         record, score = honest_handle(record, event)
@@ -50,6 +56,7 @@ def main() -> None:
             converted = first < len(bought) and bought[first] - event.ts <= window_ms
             values = record.pending.latest_values()
             pipeline.model.learn(dict(zip(FEATURE_NAMES, values)), converted)
+            seen.append((converted, list(values)))
         return record, score
 
     pipeline.handle = handle_with_future_labels  # type: ignore[method-assign]
@@ -59,6 +66,15 @@ def main() -> None:
     print(f"labels known at once (upper bound), model {args.model}:")
     for name, value in report.items():
         print(f"  {name:20s} {value:.4f}" if isinstance(value, float) else f"  {name:20s} {value}")
+    if args.features:
+        converted = [label for label, _ in seen]
+        ranked = []
+        for column, name in enumerate(FEATURE_NAMES):
+            auc = roc_auc(converted, [values[column] for _, values in seen])
+            ranked.append((max(auc, 1.0 - auc), name, "rises" if auc >= 0.5 else "falls"))
+        print(f"each feature alone ({len(seen):,} clicks, labels from the future of the file):")
+        for auc, name, direction in sorted(ranked, reverse=True):
+            print(f"  {name:28s} {auc:.4f}  ({direction} with conversion)")
 
 
 if __name__ == "__main__":
