@@ -44,9 +44,12 @@ class EmbeddedBroker:
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
 
-    def __init__(self, port: int = 9092, log_path: Path | None = None) -> None:
+    def __init__(self, port: int = 9092, log_path: Path | None = None, authentication: bool = False) -> None:
         self.port = port
         self.log_path = log_path
+        # Tansu's switch: every client must pass SASL. Its memory storage holds no users and
+        # none can be added from outside, so this serves to test that clients do authenticate.
+        self.authentication = authentication
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -64,6 +67,7 @@ class EmbeddedBroker:
             url,
             "--storage-engine",
             "memory://tansu/",
+            *(["--authentication"] if self.authentication else []),
         ]
 
     def start(self) -> EmbeddedBroker:
