@@ -33,6 +33,17 @@ def locked_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedded
         yield embedded
 
 
+def scram(broker: EmbeddedBroker, mechanism: str = "SCRAM-SHA-256") -> Settings:
+    """Settings that log in as alice, a user the memory-only broker cannot know."""
+    return Settings(
+        broker=broker.bootstrap,
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism=mechanism,
+        sasl_username="alice",
+        sasl_password="secret",
+    )
+
+
 def librdkafka_errors(settings: Settings, seconds: float = 5.0) -> list[KafkaError]:
     """Errors a producer built from ``settings`` reports while it tries to connect."""
     errors: list[KafkaError] = []
@@ -53,14 +64,7 @@ def test_a_client_without_sasl_gets_nothing(locked_broker: EmbeddedBroker) -> No
 def test_librdkafka_clients_authenticate_with_the_configured_scram_user(
     locked_broker: EmbeddedBroker, mechanism: str
 ) -> None:
-    settings = Settings(
-        broker=locked_broker.bootstrap,
-        security_protocol="SASL_PLAINTEXT",
-        sasl_mechanism=mechanism,
-        sasl_username="alice",
-        sasl_password="secret",
-    )
-    refusals = [e.str() for e in librdkafka_errors(settings) if e.code() == KafkaError._AUTHENTICATION]
+    refusals = [e.str() for e in librdkafka_errors(scram(locked_broker, mechanism)) if e.code() == KafkaError._AUTHENTICATION]
     assert refusals, "the client never reached SASL authentication"
     assert "SCRAM authentication failed" in refusals[0] and "unknown-user" in refusals[0]
 
@@ -68,13 +72,7 @@ def test_librdkafka_clients_authenticate_with_the_configured_scram_user(
 def test_faust_clients_authenticate_with_the_configured_scram_user(
     locked_broker: EmbeddedBroker, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = Settings(
-        broker=locked_broker.bootstrap,
-        security_protocol="SASL_PLAINTEXT",
-        sasl_mechanism="SCRAM-SHA-256",
-        sasl_username="alice",
-        sasl_password="secret",
-    )
+    settings = scram(locked_broker)
     # The very mapping Faust applies to App(broker_credentials=...) for its aiokafka clients.
     auth = credentials_to_aiokafka_auth(faust_credentials(settings))
 
