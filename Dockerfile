@@ -4,10 +4,7 @@ FROM python:3.11-slim-bookworm
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
-COPY events ./events
-COPY features ./features
-COPY online_models ./online_models
-COPY streams ./streams
+COPY scorer ./scorer
 RUN pip install --no-cache-dir .
 
 # Run as an unprivileged user that owns the state directory (RocksDB tables).

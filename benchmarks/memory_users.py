@@ -29,12 +29,12 @@ from rich.progress import track
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from events.synthetic import BRANDS, CATEGORIES, CHANNELS, DEVICES, START_MS  # noqa: E402
-from streams.broker import EmbeddedBroker, free_port  # noqa: E402
-from streams.publisher import Publisher  # noqa: E402
-from streams.settings import Settings  # noqa: E402
-from streams.supervise import health, start_worker, stop_process, wait_until_assigned  # noqa: E402
-from streams.topics import create_topics  # noqa: E402
+from scorer.datasets import BRANDS, CATEGORIES, CHANNELS, DEVICES, START_MS  # noqa: E402
+from scorer.tools import EmbeddedBroker, free_port  # noqa: E402
+from scorer.kafka import Publisher  # noqa: E402
+from scorer.settings import Settings  # noqa: E402
+from scorer.tools import health, start_worker, stop_process, wait_until_assigned  # noqa: E402
+from scorer.kafka import create_topics  # noqa: E402
 
 
 def _rss_mb(pid: int, field: str) -> float:

@@ -20,12 +20,10 @@ import argparse
 import bisect
 from pathlib import Path
 
-from events.datasets import read_events
-from features.user_state import FEATURE_NAMES
-from online_models.evaluation import label, run_offline
-from online_models.metrics import propensity_report, roc_auc
-from online_models.pipeline import ScoringPipeline
-from online_models.propensity import PropensityModel
+from scorer.datasets import read_events
+from scorer.features import FEATURE_NAMES
+from scorer.scoring import label, run_offline, ScoringPipeline
+from scorer.propensity import propensity_report, PropensityModel, roc_auc
 
 
 def main() -> None:

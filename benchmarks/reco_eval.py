@@ -25,9 +25,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from events.schema import ClickEvent, PurchaseEvent, PurchaseItem
-from online_models.reco_metrics import NextItemMetrics, prequential_next_item
-from online_models.recommend import Recommender, RecommenderConfig
+from scorer.events import ClickEvent, PurchaseEvent, PurchaseItem
+from scorer.recommend import NextItemMetrics, prequential_next_item, Recommender, RecommenderConfig
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 YOOCHOOSE = DATA / "yoochoose-100k"

@@ -23,9 +23,8 @@ import statistics
 import time
 import tracemalloc
 
-from events.schema import ClickEvent
-from online_models.recommend import Recommender, RecommenderConfig
-from online_models.session_items import SessionItems
+from scorer.events import ClickEvent
+from scorer.recommend import Recommender, RecommenderConfig, SessionItems
 
 T0 = 1_700_000_000_000
 

@@ -15,23 +15,22 @@ import statistics
 
 import orjson
 
-from events import decode_click, decode_purchase
-from events.partitioning import partition_for
-from events.synthetic import TrafficGenerator
-from online_models import PropensityModel, ScoringPipeline
-from online_models.engine import DictRecordStore, ScoringEngine
-from online_models.recommend import Recommender
+from scorer.events import decode_click, decode_purchase, partition_for
+from scorer.datasets import TrafficGenerator
+from scorer.scoring import MemoryStore, ScoringEngine, ScoringPipeline
+from scorer.propensity import PropensityModel
+from scorer.recommend import Recommender
 
 
 def measure(events: int, users: int, seed: int = 42) -> dict[str, float]:
-    store = DictRecordStore()
+    store = MemoryStore()
     engine = ScoringEngine(ScoringPipeline(PropensityModel("logreg", lineage="bench")), store, Recommender())
     for position, (kind, doc) in enumerate(TrafficGenerator(users=users, items=max(100, users // 2), seed=seed).take(events)):
         raw = orjson.dumps(doc)
         event = decode_click(raw) if kind == "click" else decode_purchase(raw)
         key = event.user_id.encode()
         engine.process(0 if kind == "click" else 1, partition_for(key, 8), position, key, event)
-    records = [record for partition in store.records.values() for record in partition.values()]
+    records = list(store.values())
     sizes = sorted(len(r.to_bytes()) for r in records)
     pending = sorted(len(r.to_bytes()) for r in records if len(r.pending))
     return {

@@ -15,7 +15,7 @@ class Record:
 
 
 class MemoryPublisher:
-    """Implements :class:`streams.publisher.Publisher`'s interface in memory."""
+    """Implements :class:`scorer.kafka.publisher.Publisher`'s interface in memory."""
 
     def __init__(self) -> None:
         self.records: list[Record] = []

@@ -3,7 +3,7 @@
 import orjson
 from hypothesis import strategies as st
 
-from events import ClickEvent, PurchaseEvent, PurchaseItem
+from scorer.events import ClickEvent, PurchaseEvent, PurchaseItem
 
 T0 = 1_700_000_000_000
 ids = st.sampled_from(["a", "b", "c", "d"])

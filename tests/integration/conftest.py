@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from streams.broker import EmbeddedBroker, free_port
-from streams.settings import Settings
-from streams.supervise import start_worker, stop_process, wait_until_assigned
-from streams.topics import create_topics
+from scorer.tools import EmbeddedBroker, free_port, start_worker, stop_process, wait_until_assigned
+from scorer.settings import Settings
+from scorer.kafka import create_topics
 
 
 @pytest.fixture(scope="session")

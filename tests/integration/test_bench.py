@@ -3,7 +3,7 @@
 import orjson
 from click.testing import CliRunner
 
-from streams.cli import cli
+from scorer.cli import cli
 
 
 def test_bench_prints_every_documented_figure(tmp_path):

@@ -21,9 +21,9 @@ from aiokafka import AIOKafkaProducer
 from confluent_kafka import KafkaError, Producer
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 
-from streams.broker import EmbeddedBroker, free_port
-from streams.security import faust_credentials
-from streams.settings import Settings
+from scorer.tools import EmbeddedBroker, free_port
+from scorer.kafka import faust_credentials
+from scorer.settings import Settings
 
 
 @pytest.fixture(scope="module")

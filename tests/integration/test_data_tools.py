@@ -5,9 +5,9 @@ from pathlib import Path
 import orjson
 from click.testing import CliRunner
 
-from streams.cli import cli
-from streams.settings import Settings
-from streams.supervise import settings_environment
+from scorer.cli import cli
+from scorer.settings import Settings
+from scorer.tools import settings_environment
 from tests.integration.conftest import consume
 
 REES46 = Path(__file__).resolve().parents[3] / "shared" / "data" / "rees46-2019-10-first17k.csv"

@@ -6,7 +6,7 @@ import urllib.request
 
 import orjson
 
-from events.partitioning import partition_for
+from scorer.events import partition_for
 from tests.integration.conftest import producer
 
 T0 = 1_767_225_600_000

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams.broker import free_port, wait_for_port
+from scorer.tools import free_port, wait_for_port
 from tests.integration.conftest import consume, producer
 
 T0 = 1_767_225_600_000

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import orjson
 
-from events.datasets import read_events
-from online_models.evaluation import run_offline
-from streams.processor import make_pipeline, make_recommender
+from scorer.datasets import read_events
+from scorer.scoring import run_offline
+from scorer.worker import make_pipeline, make_recommender
 from tests.integration.conftest import consume, producer
 
 REES46 = Path(__file__).resolve().parents[3] / "shared" / "data" / "rees46-2019-10-first17k.csv"

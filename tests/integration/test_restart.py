@@ -3,10 +3,10 @@
 import orjson
 import pytest
 
-from events import decode_click
-from features import UserState
-from online_models import UserRecord
-from streams.app import USER_TABLE
+from scorer.events import decode_click
+from scorer.features import UserState
+from scorer.scoring import UserRecord
+from scorer.worker import USER_TABLE
 from tests.integration.conftest import consume, producer
 
 T0 = 1_767_225_600_000

@@ -6,8 +6,7 @@ import urllib.request
 
 import orjson
 
-from streams.broker import free_port
-from streams.supervise import health
+from scorer.tools import free_port, health
 from tests.integration.conftest import consume, producer
 
 T0 = 1_767_225_600_000

@@ -8,7 +8,7 @@ import orjson
 
 from tests.integration.conftest import consume, producer
 
-SCORE_SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "events/schemas/propensity-score.schema.json").read_text())
+SCORE_SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "scorer/events/schemas/propensity-score.schema.json").read_text())
 T0 = 1_767_225_600_000
 
 

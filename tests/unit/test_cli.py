@@ -1,6 +1,6 @@
 from click.testing import CliRunner
 
-from streams.cli import cli
+from scorer.cli import cli
 
 
 def test_help_lists_the_commands():

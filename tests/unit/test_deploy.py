@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
-from streams.metrics import ScorerMetrics
-from streams.settings import Settings
+from scorer.worker import ScorerMetrics
+from scorer.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -218,9 +218,8 @@ def test_dockerfile_installs_the_package_and_runs_a_worker() -> None:
     assert 'ENTRYPOINT ["scorer"]' in text
     assert 'CMD ["worker"]' in text
     assert dockerfile_env().get("SCORER_WEB_HOST") == "0.0.0.0"
-    # What the Dockerfile copies is what setuptools packages.
-    for package in ("events", "features", "online_models", "streams"):
-        assert re.search(rf"^COPY {package} ", text, re.M), f"the image does not copy {package}/"
+    # What the Dockerfile copies is what setuptools packages: the one `scorer` package.
+    assert re.search(r"^COPY scorer ./scorer\s*$", text, re.M), "the image does not copy scorer/"
 
 
 def test_prometheus_scrapes_the_worker_port_through_dns() -> None:
@@ -267,7 +266,7 @@ def test_traffic_generator_is_optional() -> None:
     assert traffic["profiles"] == ["traffic"]
     assert traffic["command"] == ["simulate", "--rate", "200", "--events", "100000000"]
     # The options exist on the real command.
-    from streams.cli import simulate
+    from scorer.cli import simulate
 
     options = {opt for param in simulate.params for opt in param.opts}
     assert {"--rate", "--events"} <= options

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.settings import Settings, SettingsError, settings_table
-from streams.supervise import settings_environment
+from scorer.settings import Settings, SettingsError, settings_table
+from scorer.tools import settings_environment
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -37,11 +37,11 @@ def test_child_process_environment_reproduces_the_settings():
 
 
 def test_readme_settings_table_is_current():
-    assert settings_table() in README.read_text(), "regenerate with: python -c 'from streams.settings import settings_table; print(settings_table())'"
+    assert settings_table() in README.read_text(), "regenerate with: python -c 'from scorer.settings import settings_table; print(settings_table())'"
 
 
 def test_security_settings_reach_both_kafka_client_stacks():
-    from streams.security import faust_credentials
+    from scorer.kafka import faust_credentials
 
     plain = Settings()
     assert plain.kafka_config()["security.protocol"] == "PLAINTEXT" and "sasl.username" not in plain.kafka_config()

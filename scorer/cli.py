@@ -1,0 +1,270 @@
+"""The ``scorer`` command line."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Any
+
+from pathlib import Path
+
+import click
+import orjson
+
+from scorer.datasets import FORMATS
+
+from scorer.settings import Settings, SettingsError
+
+broker_option = click.option("--broker", metavar="HOST:PORT", help="Kafka bootstrap servers [env SCORER_BROKER].")
+partitions_option = click.option(
+    "--partitions", type=int, help="Partitions of every user-keyed topic [env SCORER_PARTITIONS]."
+)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings.from_env(**overrides)
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Real-time purchase propensity and recommendations from clickstream on Kafka."""
+
+
+@cli.command()
+@click.option("--port", type=int, default=9092, show_default=True, help="Port on 127.0.0.1 to listen on.")
+def broker(port: int) -> None:
+    """Run the embedded Kafka-protocol broker (Tansu, memory only) until Ctrl-C."""
+    from scorer.tools import BrokerError, EmbeddedBroker
+
+    embedded = EmbeddedBroker(port)
+    try:
+        embedded.start()
+    except BrokerError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"embedded broker on {embedded.bootstrap} (memory only: topics vanish when it stops)")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        code = embedded.wait()
+        raise click.ClickException(f"the broker exited with status {code}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        embedded.stop()
+
+
+@cli.command()
+@broker_option
+@partitions_option
+@click.option("--web-port", type=int, help="HTTP port for /health [env SCORER_WEB_PORT].")
+@click.option("--data-dir", help="Local state directory [env SCORER_DATA_DIR].")
+@click.option("--store", type=click.Choice(["rocksdb", "memory"]), help="Table store [env SCORER_STORE].")
+def worker(**overrides: Any) -> None:
+    """Run a scoring worker: consume events, update state, learn and publish scores."""
+    from scorer.worker import run_worker
+    from scorer.kafka import BrokerUnavailable
+
+    settings = load_settings(**overrides)
+    try:
+        run_worker(settings)
+    except BrokerUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@cli.group()
+def topics() -> None:
+    """Create or list the scorer's topics."""
+
+
+@topics.command("create")
+@broker_option
+@partitions_option
+def topics_create(**overrides: Any) -> None:
+    """Create every topic the scorer uses, if missing."""
+    from scorer.kafka import BrokerUnavailable, create_topics
+
+    settings = load_settings(**overrides)
+    try:
+        outcome = create_topics(settings)
+    except (BrokerUnavailable, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for name, state in outcome.items():
+        click.echo(f"{name}: {state}")
+
+
+@topics.command("list")
+@broker_option
+def topics_list(**overrides: Any) -> None:
+    """List the scorer's topics with their partition counts."""
+    from scorer.kafka import BrokerUnavailable, describe_topics
+
+    settings = load_settings(**overrides)
+    try:
+        found = describe_topics(settings)
+    except BrokerUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    for name, partitions in found.items():
+        click.echo(f"{name}: {partitions if partitions is not None else 'missing'}")
+
+
+@cli.command()
+@click.option("--port", type=int, default=0, help="Broker port; 0 picks a free one.")
+@click.option("--duration", type=float, help="Stop after this many seconds (default: until Ctrl-C).")
+@click.option("--rate", type=float, default=200.0, show_default=True, help="Generated events per second.")
+@click.option("--users", type=int, default=500, show_default=True, help="Simulated users.")
+@click.option("--seed", type=int, default=42, show_default=True)
+def demo(port: int, duration: float | None, rate: float, users: int, seed: int) -> None:
+    """Run broker, worker and synthetic traffic, and show live scores."""
+    from scorer.tools import run_demo
+
+    run_demo(load_settings(), port=port, duration=duration, rate=rate, users=users, seed=seed)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Input format (default: detected per file).")
+@click.option("--model", help="Propensity model [env SCORER_MODEL].")
+@click.option("--window-s", "conversion_window_s", type=float, help="Conversion window, seconds [env SCORER_CONVERSION_WINDOW_S].")
+@partitions_option
+@click.option("--eval-after", metavar="TIME", help="Count metrics only for events at or after TIME (epoch ms or RFC 3339).")
+@click.option("--eval-from-file", type=int, metavar="N", help="Count metrics only from the N-th file on (1-based).")
+@click.option("--closed-windows-only", is_flag=True, help="Leave out clicks whose window runs past the end of the data.")
+@click.option("--plots", type=click.Path(file_okay=False, path_type=Path), help="Write PNG charts into this directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def evaluate(
+    files: tuple[Path, ...],
+    fmt: str | None,
+    eval_after: str | None,
+    eval_from_file: int | None,
+    closed_windows_only: bool,
+    plots: Path | None,
+    as_json: bool,
+    **overrides: Any,
+) -> None:
+    """Replay FILES offline through the worker's code and report model quality."""
+    from scorer.datasets import DatasetError
+    from scorer.tools import evaluate_files
+
+    settings = load_settings(**overrides)
+    try:
+        result = evaluate_files(
+            settings, list(files), fmt, eval_after, eval_from_file, plots, closed_windows_only, progress=not as_json
+        )
+    except (DatasetError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode())
+    else:
+        _print_report(result)
+
+
+def _print_report(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"offline evaluation: {result['events']:,} events at {result['events_per_second']:,.0f}/s")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for section in ("propensity", "recommendations"):
+        for name, value in result.get(section, {}).items():
+            table.add_row(f"{section}.{name}", f"{value:.4f}" if isinstance(value, float) else str(value))
+    Console().print(table)
+    for path in result.get("plots", []):
+        click.echo(f"wrote {path}")
+
+
+def _progress_sender(settings: Settings, events: Any, total: int | None, label: str, **pace: Any) -> int:
+    from rich.progress import Progress
+
+    from scorer.kafka import Publisher
+    from scorer.kafka import create_topics
+    from scorer.tools import send_events
+
+    create_topics(settings)
+    with Progress() as bar:
+        task = bar.add_task(label, total=total)
+        return send_events(Publisher(settings), settings, events, on_sent=lambda n: bar.update(task, completed=n), **pace)
+
+
+@cli.command()
+@broker_option
+@click.option("--users", type=int, default=1_000, show_default=True)
+@click.option("--items", type=int, default=500, show_default=True)
+@click.option("--events", type=int, default=100_000, show_default=True)
+@click.option("--rate", type=float, help="Events per second (default: as fast as possible).")
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write JSONL here instead of to Kafka.")
+def simulate(users: int, items: int, events: int, rate: float | None, seed: int, out: Path | None, **overrides: Any) -> None:
+    """Generate synthetic marketing traffic with a known ground truth."""
+    import itertools
+
+    from rich.progress import track
+
+    from scorer.datasets import TrafficGenerator
+
+    generated = itertools.islice(TrafficGenerator(users=users, items=items, seed=seed), events)
+    if out is not None:
+        with open(out, "wb") as handle:
+            for _, event in track(generated, total=events, description=f"writing {out}"):
+                handle.write(orjson.dumps(event) + b"\n")
+        return
+    settings = load_settings(**overrides)
+    sent = _progress_sender(settings, generated, events, f"sending to {settings.broker}", rate=rate)
+    click.echo(f"sent {sent:,} events")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Input format (default: detected).")
+@click.option("--speed", type=float, help="Replay at N times real time (default: as fast as possible).")
+@broker_option
+def replay(file: Path, fmt: str | None, speed: float | None, **overrides: Any) -> None:
+    """Send a recorded dataset into the input topics in event-time order."""
+    from scorer.datasets import DatasetError, read_events
+
+    settings = load_settings(**overrides)
+    try:
+        events = read_events([file], fmt)
+    except DatasetError as exc:
+        raise click.ClickException(str(exc)) from None
+    sent = _progress_sender(settings, events, len(events), f"replaying {file.name}", speed=speed)
+    click.echo(f"sent {sent:,} events")
+
+
+@cli.command(name="tail")
+@broker_option
+@click.option("--user", help="Show only this user.")
+@click.option("--from-start", is_flag=True, help="Read the score topics from the beginning.")
+@click.option("--duration", type=float, help="Stop after this many seconds (default: until Ctrl-C).")
+def tail_command(user: str | None, from_start: bool, duration: float | None, **overrides: Any) -> None:
+    """Watch scores and recommendations arrive, live."""
+    from scorer.tools import ScoreBoard, tail
+
+    board = tail(load_settings(**overrides), ScoreBoard(user=user), duration, from_start=from_start)
+    click.echo(f"received {board.received:,} scores and {board.lists_received:,} recommendation lists")
+
+
+@cli.command()
+@click.option("--events", type=int, default=200_000, show_default=True)
+@click.option("--users", type=int, default=20_000, show_default=True)
+@click.option("--items", type=int, default=10_000, show_default=True)
+@click.option("--latency-seconds", type=float, default=20.0, show_default=True, help="Length of the latency run.")
+@click.option("--workers", type=int, default=1, show_default=True, help="Also measure this many workers sharing the input.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def bench(events: int, users: int, items: int, latency_seconds: float, workers: int, as_json: bool) -> None:
+    """Measure throughput (Faust ceiling, scorer, plain loop), latency, memory and state size."""
+    from scorer.bench import run_bench
+
+    report = (lambda line: None) if as_json else click.echo
+    result = run_bench(load_settings(), events, users, items, latency_seconds, workers, report)
+    if as_json:
+        click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(f"scorer/ceiling {result['ratio_scorer_to_ceiling']:.2f}, scorer/plain loop {result['ratio_scorer_to_plain_loop']:.2f}, "
+                   f"state {result['state_bytes_per_user']:.0f} bytes/user")
+
+
+def main() -> None:
+    cli(prog_name="scorer")

@@ -1,0 +1,77 @@
+"""What the scorer publishes: the output types and the exact bytes of each payload.
+
+Each payload here has a JSON Schema beside it in ``schemas/`` (``propensity-score``,
+``recommendation-list``); a test validates what these functions produce against them,
+so the published contract and the code that writes it cannot drift apart.
+
+>>> payload = score_payload(Score("u1", 0.25, "logreg", "logreg-a.3", "e1", 1_700_000_000_000, (("views_hl1h", 0.5),)), 1_700_000_000_012)
+>>> payload.decode()
+'{"user_id":"u1","score":0.25,"model":"logreg","model_version":"logreg-a.3","event_id":"e1","event_ts":1700000000000,"scored_at":1700000000012,"reasons":[{"feature":"views_hl1h","contribution":0.5}]}'
+>>> list_payload(RecommendationList("u1", [("i2", 1.5)], "session_blend", "reco-1.2", "e1", 1_700_000_000_000), 1_700_000_000_013).decode()
+'{"user_id":"u1","items":[{"item_id":"i2","score":1.5}],"strategy":"session_blend","model_version":"reco-1.2","event_id":"e1","event_ts":1700000000000,"scored_at":1700000000013}'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+__all__ = ["RecommendationList", "Score", "list_payload", "score_payload"]
+
+
+@dataclass(slots=True, frozen=True)
+class Score:
+    """A propensity score for the user of the click that triggered it."""
+
+    user_id: str
+    score: float
+    model: str
+    model_version: str
+    event_id: str
+    event_ts: int
+    #: The top feature contributions, largest first: ``((feature, contribution), ...)``.
+    reasons: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(slots=True)
+class RecommendationList:
+    """A list built for a user after an event."""
+
+    user_id: str
+    items: list[tuple[str, float]]
+    strategy: str
+    model_version: str
+    event_id: str
+    event_ts: int
+
+
+def score_payload(score: Score, scored_at_ms: int) -> bytes:
+    """The JSON value published on the propensity topic."""
+    return orjson.dumps(
+        {
+            "user_id": score.user_id,
+            "score": score.score,
+            "model": score.model,
+            "model_version": score.model_version,
+            "event_id": score.event_id,
+            "event_ts": score.event_ts,
+            "scored_at": scored_at_ms,
+            "reasons": [{"feature": name, "contribution": value} for name, value in score.reasons],
+        }
+    )
+
+
+def list_payload(built: RecommendationList, scored_at_ms: int) -> bytes:
+    """The JSON value published on the recommendations topic."""
+    return orjson.dumps(
+        {
+            "user_id": built.user_id,
+            "items": [{"item_id": item, "score": score} for item, score in built.items],
+            "strategy": built.strategy,
+            "model_version": built.model_version,
+            "event_id": built.event_id,
+            "event_ts": built.event_ts,
+            "scored_at": scored_at_ms,
+        }
+    )

@@ -1,0 +1,119 @@
+"""The scorer's topics: their specs, derived from the settings, and their creation.
+
+Topics are created before anything subscribes: the embedded broker
+auto-creates a topic a consumer subscribes to, with its own partition count,
+which then breaks Faust's co-partitioning of tables with their source topics.
+Configs are set explicitly because some brokers report only explicit ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from scorer.settings import Settings
+
+_WEEK_MS = str(7 * 24 * 3600 * 1000)
+#: Largest model snapshot the models topic and the publisher accept.
+MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+
+
+def topic_specs(settings: Settings) -> list[TopicSpec]:
+    """Every topic the scorer reads or writes; all but the models topic are partitioned alike by user."""
+    deleting = {"cleanup.policy": "delete", "retention.ms": _WEEK_MS}
+    # Keyed by user and read for the latest value per user: compaction keeps
+    # the newest consent and the newest score, and tombstones erase a user.
+    compacted = {"cleanup.policy": "compact"}
+    n = settings.partitions
+    return [
+        TopicSpec(settings.topic_clickstream, n, deleting),
+        TopicSpec(settings.topic_purchases, n, deleting),
+        TopicSpec(settings.topic_consent, n, compacted),
+        TopicSpec(settings.topic_scores_propensity, n, compacted),
+        TopicSpec(settings.topic_scores_recommendations, n, compacted),
+        TopicSpec(settings.topic_dlq, n, deleting),
+        # One partition: snapshots are few, and a reader wants them in order.
+        # Tree ensembles seal to tens of MiB (ARF, 10 trees: about 26 MiB).
+        TopicSpec(settings.topic_models, 1, {**compacted, "max.message.bytes": str(MAX_SNAPSHOT_BYTES)}),
+        # One partition: every worker learns its examples in the same order.
+        TopicSpec(settings.topic_training, 1, deleting),
+    ]
+
+
+class BrokerUnavailable(RuntimeError):
+    """No Kafka broker answered at the configured address."""
+
+
+def admin_client(settings: Settings) -> AdminClient:
+    return AdminClient(settings.kafka_config())
+
+
+def _metadata(admin: AdminClient, settings: Settings, timeout_s: float) -> Any:
+    try:
+        return admin.list_topics(timeout=timeout_s)
+    except KafkaException as exc:
+        raise BrokerUnavailable(
+            f"no Kafka broker answered at {settings.broker} within {timeout_s:.0f}s "
+            f"(start one with `scorer broker`, or set SCORER_BROKER / --broker): {exc.args[0]}"
+        ) from None
+
+
+def describe_topics(settings: Settings, timeout_s: float = 15.0) -> dict[str, int | None]:
+    """Partition count of each of the scorer's topics, None where missing."""
+    existing = _metadata(admin_client(settings), settings, timeout_s).topics
+    return {
+        spec.name: len(existing[spec.name].partitions) if spec.name in existing else None
+        for spec in topic_specs(settings)
+    }
+
+
+def create_topics(settings: Settings, timeout_s: float = 15.0) -> dict[str, str]:
+    """Create missing topics; returns ``{name: "created" | "exists"}``.
+
+    An existing topic with another partition count is an error: the scorer's
+    per-user state relies on every user-keyed topic being partitioned alike.
+    """
+    admin = admin_client(settings)
+    specs = topic_specs(settings)
+    existing = _metadata(admin, settings, timeout_s).topics
+    outcome: dict[str, str] = {}
+    missing = []
+    for spec in specs:
+        meta = existing.get(spec.name)
+        if meta is None or meta.error is not None:
+            missing.append(spec)
+            continue
+        if len(meta.partitions) != spec.partitions:
+            raise RuntimeError(
+                f"topic {spec.name!r} has {len(meta.partitions)} partitions, the scorer expects "
+                f"{spec.partitions} (SCORER_PARTITIONS); user-keyed topics must be partitioned alike"
+            )
+        outcome[spec.name] = "exists"
+    if missing:
+        futures = admin.create_topics(
+            [
+                NewTopic(s.name, num_partitions=s.partitions, replication_factor=settings.replication_factor, config=s.config)
+                for s in missing
+            ],
+            operation_timeout=timeout_s,
+            request_timeout=timeout_s,
+        )
+        for name, future in futures.items():
+            try:
+                future.result()
+                outcome[name] = "created"
+            except KafkaException as exc:
+                if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
+                    raise
+                outcome[name] = "exists"
+    return outcome

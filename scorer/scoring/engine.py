@@ -1,0 +1,201 @@
+"""The scoring engine: the pipeline applied to a partitioned store of user records.
+
+Everything the worker does between decoding a message and publishing its
+outputs lives here, so the Faust worker, the plain benchmark loop and the
+offline evaluation share it line for line. Positions (Kafka offsets) and
+partitions are plain integers to this code.
+
+>>> from scorer.events import ClickEvent
+>>> from scorer.propensity.model import PropensityModel
+>>> from scorer.scoring.store import MemoryStore
+>>> engine = ScoringEngine(ScoringPipeline(PropensityModel("logreg", "doc")), MemoryStore())
+>>> click = ClickEvent("e1", "u1", 1_700_000_000_000, "page_view")
+>>> engine.process(0, 3, 17, b"u1", click) is not None
+True
+>>> engine.process(0, 3, 17, b"u1", click) is None, engine.replayed
+(True, 1)
+>>> from scorer.events import ConsentEvent
+>>> engine.apply_consent(2, 3, 0, b"u1", ConsentEvent("c1", "u1", 1_700_000_000_001, "opt_out"))
+True
+>>> engine.process(0, 3, 18, b"u1", ClickEvent("e2", "u1", 1_700_000_000_002, "page_view")) is None
+True
+>>> engine.apply_consent(2, 3, 1, b"u1", ConsentEvent("c2", "u1", 1_700_000_000_003, "erase"))
+True
+>>> engine.store.get(3, b"u1") is None
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scorer.events import ClickEvent, ConsentEvent, PurchaseEvent, RecommendationList, Score
+from scorer.propensity import ExpiryQueue, PendingExamples
+from scorer.recommend import NextItemEvaluator, Recommender, WindowedNextItem
+from scorer.scoring.pipeline import ScoringPipeline
+from scorer.scoring.record import UserRecord
+from scorer.scoring.store import RecordStore
+
+
+#: Users whose last list is kept for the live next-item check; the oldest go first.
+_MAX_LAST_LISTS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class ListPolicy:
+    """When a user gets a recommendation list, and how long it is.
+
+    A list is built on every trigger event, at most one per user per
+    ``min_interval_ms`` of event time, except on ``always`` types (a cart or a
+    purchase changes what is worth showing at once).
+    """
+
+    triggers: frozenset[str] = frozenset({"product_view", "add_to_cart", "purchase"})
+    always: frozenset[str] = frozenset({"add_to_cart", "purchase"})
+    min_interval_ms: int = 5_000
+    k: int = 10
+
+
+# Live quality needs 20 candidates (HR@20) even when fewer are published.
+_EVALUATED = 20
+
+
+class ScoringEngine:
+    """Fold events into user records, close label windows in event time, score clicks, build lists."""
+
+    def __init__(
+        self,
+        pipeline: ScoringPipeline,
+        store: RecordStore,
+        recommender: Recommender | None = None,
+        policy: ListPolicy = ListPolicy(),
+        lineage: str = "reco",
+    ) -> None:
+        self.pipeline = pipeline
+        self.store = store
+        self.recommender = recommender
+        self.policy = policy
+        self.lineage = lineage
+        self.observed = 0
+        self.replayed = 0
+        self.suppressed = 0
+        self.recommendation: RecommendationList | None = None
+        # Next-item quality of the lists: each user's last list is checked against their next view.
+        self.next_item = WindowedNextItem()
+        self.next_item_total: NextItemEvaluator | None = None
+        # Offline runs switch lists off where nothing is counted: the recommender still
+        # learns from every event, and only lists that are checked get built.
+        self.lists_enabled = True
+        self._last_lists: dict[bytes, list[str]] = {}
+        # Event time per partition: the latest event seen. Label windows close by it.
+        self._stream_time: dict[int, int] = {}
+        self.expiries = ExpiryQueue()
+
+    def process(
+        self, source: int, partition: int, position: int, key: bytes, event: ClickEvent | PurchaseEvent
+    ) -> Score | None:
+        """Handle one event read at ``position`` of input ``source`` in ``partition``.
+
+        Returns the click's score, or None (a purchase, a repeated event id, or
+        an event the stored record already holds, counted in ``replayed``).
+        A recommendation list built for the event is left in
+        :attr:`recommendation` (None when there is none).
+        Exceptions from feature or model code propagate to the caller.
+        """
+        self.recommendation = None
+        stored = self.store.get(partition, key)
+        if stored is not None and not stored.advance(source, position):
+            # Already folded in before a restart or rebalance: state is flushed
+            # before offsets are committed, so the tail after the last commit comes again.
+            self.replayed += 1
+            return None
+        if stored is not None and stored.opted_out:
+            self.suppressed += 1
+            return None
+        duplicates = self.pipeline.duplicates
+        record, score = self.pipeline.handle(stored, event)
+        if record is not stored:
+            record.advance(source, position)
+        if self.recommender is not None and self.pipeline.duplicates == duplicates:
+            self._recommend(key, record, event)
+        self.store.put(partition, key, record)
+        if event.ts > self._stream_time.get(partition, 0):
+            self._stream_time[partition] = event.ts
+            self._expire_due(partition, event.ts)
+        if score is not None and len(record.pending) == 1:
+            self.expiries.push(partition, self.pipeline.next_due(record), key)  # type: ignore[arg-type]
+        return score
+
+    def _recommend(self, key: bytes, record: UserRecord, event: ClickEvent | PurchaseEvent) -> None:
+        recommender = self.recommender
+        assert recommender is not None
+        kind = "purchase" if isinstance(event, PurchaseEvent) else event.type
+        if kind == "product_view" and event.item_id is not None:  # type: ignore[union-attr]
+            last = self._last_lists.pop(key, None)
+            if last is not None and not record.session.starts_new(event, recommender.gap_ms):
+                self.next_item.add(last, event.item_id)  # type: ignore[union-attr]
+                if self.next_item_total is not None:
+                    self.next_item_total.add(last, event.item_id)  # type: ignore[union-attr]
+        recommender.observe(record.session, event)
+        self.observed += 1
+        policy = self.policy
+        if kind not in policy.triggers or not self.lists_enabled:
+            return
+        if kind not in policy.always and record.last_list_ts and event.ts - record.last_list_ts < policy.min_interval_ms:
+            return
+        built = recommender.recommend_with_strategy(record.session, event, max(policy.k, _EVALUATED))
+        record.last_list_ts = event.ts
+        self._last_lists[key] = [item for item, _ in built.items]
+        if len(self._last_lists) > _MAX_LAST_LISTS:
+            del self._last_lists[next(iter(self._last_lists))]
+        self.recommendation = RecommendationList(
+            event.user_id, built.items[: policy.k], built.strategy, f"{self.lineage}.{self.observed}", event.event_id, event.ts
+        )
+
+    def apply_consent(self, source: int, partition: int, position: int, key: bytes, event: ConsentEvent) -> bool:
+        """Apply an opt-out, opt-in or erasure; False if the stored record already reflects it.
+
+        ``opt_out`` drops the user's pending examples and freezes the record;
+        ``opt_in`` lifts that; ``erase`` deletes the record (features, pending
+        examples, dedupe memory, positions) from the store.
+        """
+        stored = self.store.get(partition, key)
+        if stored is not None and not stored.advance(source, position):
+            self.replayed += 1
+            return False
+        if event.action == "erase":
+            self.store.delete(partition, key)
+            self._last_lists.pop(key, None)
+            if self.recommender is not None:
+                self.recommender.forget_user(event.user_id)
+            return True
+        record = stored if stored is not None else UserRecord()
+        if stored is None:
+            record.advance(source, position)
+        record.opted_out = event.action == "opt_out"
+        if record.opted_out:
+            record.pending = PendingExamples()
+        self.store.put(partition, key, record)
+        return True
+
+    def is_idle(self, record: UserRecord, partition: int) -> bool:
+        """True for a user idle longer than the state TTL, in the partition's event time."""
+        now = self._stream_time.get(partition, 0)
+        return bool(now) and record.state.is_expired(now, self.pipeline.bounds)
+
+    def forget(self, partitions: set[int]) -> None:
+        """Drop in-memory bookkeeping of partitions no longer owned."""
+        self.expiries.forget(partitions)
+        for partition in partitions:
+            self._stream_time.pop(partition, None)
+
+    def _expire_due(self, partition: int, now_ts: int) -> None:
+        """Resolve, as negatives, pending examples whose window has passed in this partition."""
+        for key in self.expiries.pop_due(partition, now_ts):
+            record = self.store.get(partition, key)
+            if record is None:
+                continue
+            due = self.pipeline.expire(record, now_ts)
+            self.store.put(partition, key, record)
+            if due is not None:
+                self.expiries.push(partition, due, key)

@@ -1,0 +1,115 @@
+"""Everything kept per user in the table: features, pending examples and input positions, one value."""
+
+from __future__ import annotations
+
+import zlib
+
+import orjson
+
+from scorer.features import UserState
+from scorer.propensity import PendingExamples
+from scorer.recommend import SessionItems
+
+
+class UserRecord:
+    """One user's state as stored under the user's key.
+
+    ``positions`` holds, per input source, the position (Kafka offset) of the
+    last event folded in. State reaches the changelog before offsets are
+    committed, so after a restart the worker may be handed events the state
+    already holds; :meth:`advance` recognises them.
+
+    >>> record = UserRecord()
+    >>> record.pending.add(1, [0.5])
+    >>> record.advance(0, 41), record.advance(0, 41), record.advance(1, 7)
+    (True, False, True)
+    >>> again = UserRecord.from_bytes(record.to_bytes())
+    >>> again.pending.items == record.pending.items, again.positions
+    (True, [41, 7])
+    """
+
+    __slots__ = ("state", "pending", "positions", "latest", "opted_out", "session", "last_list_ts")
+
+    def __init__(
+        self,
+        state: UserState | None = None,
+        pending: PendingExamples | None = None,
+        positions: list[int] | None = None,
+        latest: list | None = None,
+        opted_out: bool = False,
+        session: SessionItems | None = None,
+        last_list_ts: int = 0,
+    ) -> None:
+        self.state = state if state is not None else UserState()
+        self.pending = pending if pending is not None else PendingExamples()
+        self.positions = positions if positions is not None else []
+        # The latest propensity score: [score, model_version, event_id, event_ts].
+        self.latest = latest
+        # An opted-out user's events change nothing and get no score until they opt in.
+        self.opted_out = opted_out
+        # What the recommender knows of the user, and when their last list was published.
+        self.session = session if session is not None else SessionItems()
+        self.last_list_ts = last_list_ts
+
+    def advance(self, source: int, position: int) -> bool:
+        """Record that the event at ``position`` of ``source`` is folded in; False if it already was."""
+        positions = self.positions
+        while len(positions) <= source:
+            positions.append(-1)
+        if position <= positions[source]:
+            return False
+        positions[source] = position
+        return True
+
+    def to_bytes(self) -> bytes:
+        """JSON, deflated: a record holds item ids, category names and base64 feature vectors that
+        repeat, so level 1 takes it to about 40 % of its size for about 25 µs, paid once per
+        changed user per commit (and about 10 µs to inflate on a cache miss)."""
+        return zlib.compress(self._json(), 1)
+
+    def _json(self) -> bytes:
+        return orjson.dumps(
+            [
+                self.state.to_fields(),
+                self.pending.items,
+                self.pending.dropped,
+                self.positions,
+                self.latest,
+                self.opted_out,
+                self.session.to_fields(),
+                self.last_list_ts,
+            ]
+        )
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> UserRecord:
+        # Records written before deflating was introduced are plain JSON, which starts with "[";
+        # a zlib stream starts with 0x78.
+        state, items, dropped, positions, latest, opted_out, session, last_list_ts = orjson.loads(
+            raw if raw[:1] == b"[" else zlib.decompress(raw)
+        )
+        return cls(
+            UserState.from_fields(state),
+            PendingExamples(items, dropped),
+            positions,
+            latest,
+            opted_out,
+            SessionItems.from_fields(session),
+            last_list_ts,
+        )
+
+    def describe(self, user_id: str) -> dict:
+        """What the scorer knows about the user: current features and latest score (for the HTTP view)."""
+        latest = None
+        if self.latest is not None:
+            score, version, event_id, event_ts = self.latest
+            latest = {"score": score, "model_version": version, "event_id": event_id, "event_ts": event_ts}
+        return {
+            "user_id": user_id,
+            "as_of": self.state.ref_ts,
+            "features": self.state.current_x(),
+            "propensity": latest,
+            "pending_examples": len(self.pending),
+            "opted_out": self.opted_out,
+            "session_items": list(self.session.items),
+        }

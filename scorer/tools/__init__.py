@@ -1,0 +1,33 @@
+"""The commands around the worker: the embedded broker, supervision, sending, demo, tail, evaluation.
+
+``broker`` runs the embedded Kafka-protocol broker; ``supervise`` starts and stops worker
+processes; ``send`` produces events keyed by user; ``demo`` puts broker, worker and
+traffic together; ``tail`` shows the score topics live; ``evaluate`` replays files
+offline through the worker's engine, and ``plots`` draws its charts.
+"""
+
+from scorer._faces import lazy_face
+
+# Imported on first use: the CLI imports only what the command it runs needs (``plots`` pulls in matplotlib, ``tail`` rich).
+_EXPORTS = {
+    "BrokerError": "broker",
+    "EmbeddedBroker": "broker",
+    "free_port": "broker",
+    "wait_for_port": "broker",
+    "health": "supervise",
+    "settings_environment": "supervise",
+    "start_worker": "supervise",
+    "stop_process": "supervise",
+    "wait_until_assigned": "supervise",
+    "send_events": "send",
+    "run_demo": "demo",
+    "ScoreBoard": "tail",
+    "score_consumer": "tail",
+    "tail": "tail",
+    "count_rule": "evaluate",
+    "evaluate_files": "evaluate",
+    "write_plots": "plots",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_face(__name__, globals(), _EXPORTS)

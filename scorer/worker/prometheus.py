@@ -1,0 +1,215 @@
+"""Prometheus metrics of a worker, in one registry per worker.
+
+Names follow Prometheus conventions: the ``scorer_`` prefix, base units,
+``_total`` for counters, ``_seconds`` for durations, and never a user or item
+id as a label (their number is unbounded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["CONTENT_TYPE_LATEST", "GaugeRefresher", "ScorerMetrics"]
+
+
+def _numbers(values: dict[str, Any]) -> list[tuple[str, float]]:
+    """The numeric entries of a report, with millisecond figures turned into seconds."""
+    found = []
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        parts = name.split("_")
+        if "ms" in parts:
+            parts[parts.index("ms")] = "seconds"
+            name, value = "_".join(parts), value / 1000
+        found.append((name, float(value)))
+    return found
+
+# From milliseconds (live traffic) to a day (replays of history).
+_EVENT_AGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 86400)
+_PROCESSING_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1)
+_BYTES_BUCKETS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384)
+
+
+class ScorerMetrics:
+    """Every series a worker exports, with label children cached for the hot path."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.consumed = Counter("scorer_events_consumed", "Input messages consumed.", ["topic", "type"], registry=r)
+        self.rejected = Counter("scorer_events_rejected", "Input messages sent to the dead-letter topic.", ["reason"], registry=r)
+        self.replayed = Counter("scorer_events_replayed", "Redelivered messages the user state already held.", registry=r)
+        self.suppressed = Counter("scorer_events_suppressed", "Events of opted-out users: not scored, not learned from.", registry=r)
+        self.consent = Counter("scorer_consent_requests", "Consent requests applied.", ["action"], registry=r)
+        self.erasure = Histogram(
+            "scorer_erasure_seconds",
+            "From an erasure request's Kafka timestamp to its user's state deleted and tombstones sent.",
+            buckets=_EVENT_AGE_BUCKETS,
+            registry=r,
+        )
+        self.published = Counter("scorer_scores_published", "Records published to an output topic.", ["topic"], registry=r)
+        self.event_to_publish = Histogram(
+            "scorer_event_time_to_publish_seconds",
+            "From an event's own timestamp to the publication of its score.",
+            buckets=_EVENT_AGE_BUCKETS,
+            registry=r,
+        )
+        self.record_to_publish = Histogram(
+            "scorer_record_to_publish_seconds",
+            "From the input record's Kafka timestamp (produce time) to the publication of its score.",
+            buckets=_EVENT_AGE_BUCKETS,
+            registry=r,
+        )
+        self.consume_to_publish = Histogram(
+            "scorer_consume_to_publish_seconds",
+            "From the worker receiving a message to publishing its score.",
+            buckets=_PROCESSING_BUCKETS,
+            registry=r,
+        )
+        self.lag = Gauge("scorer_consumer_lag_records", "Records behind the partition's end.", ["topic", "partition"], registry=r)
+        self.publish_failures = Counter(
+            "scorer_publish_failures", "Records librdkafka reported undeliverable (scores, lists, DLQ, changelog).", registry=r
+        )
+        self.rebalances = Counter("scorer_rebalances", "Partition assignments received.", registry=r)
+        self.commit = Histogram("scorer_commit_seconds", "Offset commits, including the state flush before each.", buckets=_PROCESSING_BUCKETS, registry=r)
+        self.flushed = Counter("scorer_state_records_flushed", "User records written to store and changelog.", registry=r)
+        self.record_bytes = Histogram("scorer_state_record_bytes", "Serialized size of flushed user records.", buckets=_BYTES_BUCKETS, registry=r)
+        self.expired = Counter("scorer_users_expired", "Users deleted after being idle beyond the state TTL.", registry=r)
+        self.users = Gauge("scorer_users_in_state", "Users held in this worker's table partitions.", registry=r)
+        self.state_bytes = Gauge(
+            "scorer_state_bytes", "Bytes of user state held locally (RocksDB's live-data estimate plus memtables).", registry=r
+        )
+        self.label_queue = Gauge("scorer_label_queue_users", "Users with a scored click waiting for its conversion window to close.", registry=r)
+        self.learned = Counter("scorer_model_examples_learned", "Labelled examples the propensity model learned.", ["label"], registry=r)
+        self.next_item = Gauge(
+            "scorer_recommendation_quality",
+            "Next-item quality of the recommendation lists over the last 1,000 checked views (hr10, hr20, mrr10, mrr20).",
+            ["metric"],
+            registry=r,
+        )
+        self.next_item_lists = Gauge("scorer_recommendation_checked_lists", "Lists in the quality window.", registry=r)
+        self.quality = Gauge(
+            "scorer_model_quality",
+            "Prequential quality of the published propensity scores, over the sliding window or since start "
+            "(roc_auc, log_loss, brier, ece, positive_rate, mean_score, examples, label delays in seconds).",
+            ["scope", "metric"],
+            registry=r,
+        )
+        self.segment_quality = Gauge(
+            "scorer_model_segment_quality",
+            "Mean score, positive rate and calibration of the propensity scores per segment (new/returning user, device, channel).",
+            ["dimension", "segment", "metric"],
+            registry=r,
+        )
+        self.windowed_log_loss = Gauge(
+            "scorer_model_windowed_log_loss", "Windowed prequential log loss of the champion and of its challenger.", ["role"], registry=r
+        )
+        self.drifts = Counter("scorer_model_drifts", "Drifts ADWIN detected in the champion's loss.", registry=r)
+        self.promotions = Counter("scorer_model_promotions", "Challengers promoted to champion.", registry=r)
+        self.checkpoints = Counter("scorer_model_checkpoints", "Model snapshots written.", registry=r)
+        self.checkpoints_rejected = Counter(
+            "scorer_model_checkpoints_rejected", "Snapshots refused at start because their HMAC did not verify.", registry=r
+        )
+        self.checkpoint_age = Gauge("scorer_model_checkpoint_age_seconds", "Seconds since the last model snapshot.", registry=r)
+        self.checkpoint_bytes = Gauge("scorer_model_checkpoint_bytes", "Size of the last model snapshot.", registry=r)
+        self.checkpoint_seconds = Histogram(
+            "scorer_model_checkpoint_seconds", "Time to seal and publish a snapshot.", buckets=_PROCESSING_BUCKETS, registry=r
+        )
+        self._model_counts = (0, 0)
+        self._consumed: dict[tuple[str, str], Counter] = {}
+        self._rejected: dict[str, Counter] = {}
+        self._published: dict[str, Counter] = {}
+
+    def count_consumed(self, topic: str, kind: str) -> None:
+        child = self._consumed.get((topic, kind))
+        if child is None:
+            child = self._consumed[(topic, kind)] = self.consumed.labels(topic=topic, type=kind)
+        child.inc()
+
+    def count_rejected(self, reason: str) -> None:
+        child = self._rejected.get(reason)
+        if child is None:
+            child = self._rejected[reason] = self.rejected.labels(reason=reason)
+        child.inc()
+
+    def count_published(self, topic: str) -> None:
+        child = self._published.get(topic)
+        if child is None:
+            child = self._published[topic] = self.published.labels(topic=topic)
+        child.inc()
+
+    def update_model(self, model: Any, quality: dict[str, Any], last_checkpoint_s: float | None, now_s: float) -> None:
+        """Copy a model's status and quality report into the gauges (at scrape time)."""
+        for scope in ("window", "cumulative"):
+            for name, value in _numbers(quality.get(scope, {})):
+                self.quality.labels(scope=scope, metric=name).set(value)
+        for dimension, segments in quality.get("segments", {}).items():
+            for segment, values in segments.items():
+                for name, value in _numbers(values):
+                    self.segment_quality.labels(dimension=dimension, segment=segment, metric=name).set(value)
+        status = model.status()
+        for role in ("champion", "challenger"):
+            loss = status.get(f"{role}_log_loss")
+            if loss is not None:
+                self.windowed_log_loss.labels(role=role).set(loss)
+        drifts, promotions = status.get("drifts", 0), status.get("promotions", 0)
+        # A model loaded from a snapshot may count from anywhere: a counter can only go up.
+        self.drifts.inc(max(drifts - self._model_counts[0], 0))
+        self.promotions.inc(max(promotions - self._model_counts[1], 0))
+        self._model_counts = (drifts, promotions)
+        if last_checkpoint_s is not None:
+            self.checkpoint_age.set(now_s - last_checkpoint_s)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class GaugeRefresher:
+    """Refresh the series that are read rather than counted, at each scrape and every few seconds.
+
+    Lag, users in state, the label queue, live quality and recommendation quality are
+    read off the worker's objects; learned examples and publish failures are counters
+    fed from monotone totals, so a total that restarts from a snapshot never makes a
+    counter go down (Prometheus refuses a negative increment, and the timer would die).
+    """
+
+    def __init__(self, metrics: ScorerMetrics) -> None:
+        self.metrics = metrics
+        self._learned = (0, 0)
+        self._failures = 0
+
+    def refresh(
+        self,
+        processor: Any,
+        store: Any,
+        ends: Iterable[tuple[str, int, int]],
+        publish_failures: int,
+        last_checkpoint_s: float | None,
+        now_s: float,
+    ) -> None:
+        """``ends`` holds (topic, partition, end offset) of each owned input partition."""
+        metrics = self.metrics
+        pipeline = processor.pipeline
+        for topic, partition, end in ends:
+            done = processor.offsets.get((topic, partition), -1) + 1
+            metrics.lag.labels(topic=topic, partition=str(partition)).set(max(end - done, 0))
+        metrics.users.set(store.count())
+        metrics.state_bytes.set(store.size_bytes())
+        metrics.update_model(pipeline.model, pipeline.quality.report(), last_checkpoint_s, now_s)
+        metrics.label_queue.set(len(processor.engine.expiries))
+        positives, total = pipeline.learned_positive, pipeline.learned
+        seen_positives, seen_total = self._learned
+        metrics.learned.labels(label="positive").inc(max(positives - seen_positives, 0))
+        metrics.learned.labels(label="negative").inc(max((total - positives) - (seen_total - seen_positives), 0))
+        self._learned = (positives, total)
+        metrics.publish_failures.inc(max(publish_failures - self._failures, 0))
+        self._failures = publish_failures
+        live = processor.engine.next_item.result()
+        for name in ("hr10", "hr20", "mrr10", "mrr20"):
+            metrics.next_item.labels(metric=name).set(getattr(live, name))
+        metrics.next_item_lists.set(live.count)

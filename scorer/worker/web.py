@@ -1,0 +1,131 @@
+"""The worker's HTTP views: health, metrics, models and users, as functions over a read-only view.
+
+The views need a handful of the worker's objects, never the Faust app itself, so they
+take a :class:`WorkerView` (the worker satisfies it) and this module imports nothing of
+``app``. :func:`add_views` registers them on a Faust app's web server.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from scorer.events import partition_for
+from scorer.scoring import ScoringPipeline
+from scorer.settings import Settings
+from scorer.worker.checkpoints import ModelCheckpointer
+from scorer.worker.processor import EventProcessor
+from scorer.worker.training import SharedTraining
+
+__all__ = ["WorkerView", "add_views", "authorized", "describe_models", "describe_user", "health"]
+
+
+class WorkerView(Protocol):
+    """What the views read of a worker."""
+
+    settings: Settings
+    pipeline: ScoringPipeline
+    processor: EventProcessor | None
+    checkpointer: ModelCheckpointer
+    training: SharedTraining | None
+
+    def assignment(self) -> Iterable[Any]: ...
+
+
+def authorized(token: str, header: str) -> bool:
+    """True when no token is configured, or ``header`` (Authorization) carries it as a bearer token."""
+    if not token:
+        return True
+    return hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
+
+
+def health(view: WorkerView) -> dict[str, Any]:
+    """GET /health: assigned partitions, message counts and the model version."""
+    processor = view.processor
+    model = view.pipeline.model
+    return {
+        "status": "ok",
+        "assigned_partitions": sorted(f"{tp.topic}:{tp.partition}" for tp in view.assignment()),
+        "consumed": dict(processor.consumed) if processor else {},
+        "scored": processor.scored if processor else 0,
+        "replayed": processor.replayed if processor else 0,
+        "rejected": dict(processor.rejected) if processor else {},
+        "model": model.name,
+        "model_version": model.version,
+    }
+
+
+def describe_models(view: WorkerView, now_s: float) -> dict[str, Any]:
+    """GET /models: the propensity model's state, its live quality and the checkpoint state."""
+    settings, training, checkpointer = view.settings, view.training, view.checkpointer
+    checkpoints = checkpointer.checkpoints
+    saved = checkpoints.last_saved_ts
+    return {
+        "propensity": view.pipeline.model.status(),
+        "quality": view.pipeline.quality.report(),
+        "conversion_window_s": settings.conversion_window_s,
+        "training": {
+            "mode": settings.training,
+            "position": training.position if training else None,
+            "published": training.published if training else None,
+        },
+        "checkpoint": {
+            "enabled": checkpoints.enabled,
+            "topic": checkpoints.topic,
+            "saved": checkpoints.saved,
+            "age_s": now_s - saved if saved is not None else None,
+            "bytes": checkpoints.last_size,
+            "resumed_from": checkpointer.resumed_from,
+        },
+    }
+
+
+def describe_user(view: WorkerView, user_id: str) -> dict[str, Any] | None:
+    """GET /users/{id}, answered from this worker's state; None for a user it does not hold."""
+    if view.processor is None:
+        return None
+    key = user_id.encode()
+    record = view.processor.cache.get(partition_for(key, view.settings.partitions), key)
+    return record.describe(user_id) if record is not None else None
+
+
+def add_views(app: Any, users: Any, view: WorkerView, exposition: Callable[[], tuple[bytes, str]]) -> None:
+    """Register the views on ``app`` (a Faust app); ``users`` is the table ``/users/{id}`` is routed by.
+
+    ``exposition`` returns the Prometheus text and its content type, refreshed at scrape time.
+    """
+    token = view.settings.api_token
+
+    def refused(web: Any, request: Any) -> Any | None:
+        if authorized(token, request.headers.get("Authorization", "")):
+            return None
+        return web.json({"error": "missing or wrong bearer token"}, status=401)
+
+    @app.page("/health")
+    async def health_page(web: Any, request: Any) -> Any:
+        return web.json(health(view))
+
+    @app.page("/metrics")
+    async def metrics_page(web: Any, request: Any) -> Any:
+        body, content_type = exposition()
+        # aiohttp refuses a charset inside content_type; the full header goes in as is.
+        return web.bytes(body, headers={"Content-Type": content_type})
+
+    @app.page("/models")
+    async def models_page(web: Any, request: Any) -> Any:
+        return refused(web, request) or web.json(describe_models(view, time.time()))
+
+    # Faust's table routing forwards the request (headers included) to the
+    # worker that owns the user's partition; that worker answers from its own state.
+    @app.page("/users/{user_id}")
+    @app.table_route(table=users, match_info="user_id")
+    async def user_page(web: Any, request: Any, user_id: str) -> Any:
+        denied = refused(web, request)
+        if denied is not None:
+            return denied
+        found = describe_user(view, user_id)
+        if found is None:
+            return web.json({"error": "unknown user", "user_id": user_id}, status=404)
+        return web.json(found)

@@ -1,0 +1,45 @@
+"""The composition root: from a :class:`Settings` to the models and policies the worker runs.
+
+Every process that runs the scorer's models (the worker, ``scorer evaluate``, the
+benchmarks) builds them here, so they all run the same configuration and none of them
+has to import the per-message hot path to get it.
+"""
+
+from __future__ import annotations
+
+from scorer.propensity import ChampionChallenger, PropensityModel, QualityTracker
+from scorer.recommend import Recommender, RecommenderConfig
+from scorer.scoring import ListPolicy, ScoringPipeline
+from scorer.settings import Settings
+
+__all__ = ["list_policy", "make_pipeline", "make_recommender"]
+
+
+def list_policy(settings: Settings) -> ListPolicy:
+    """When lists are published and how long they are."""
+    return ListPolicy(
+        triggers=settings.reco_trigger_types,
+        min_interval_ms=int(settings.reco_min_interval_s * 1000),
+        k=settings.reco_k,
+    )
+
+
+def make_pipeline(settings: Settings, lineage: str) -> ScoringPipeline:
+    """The propensity pipeline the settings describe: a champion (and its challengers) and live quality."""
+    model = ChampionChallenger(PropensityModel(settings.model, lineage=lineage), margin=settings.drift_margin)
+    return ScoringPipeline(
+        model, window_s=settings.conversion_window_s, quality=QualityTracker(window=settings.quality_window)
+    )
+
+
+def make_recommender(settings: Settings) -> Recommender:
+    """The blended recommender with the settings' list length, exclusions and weights."""
+    weights = {f"{name}_weight": weight for name, weight in settings.reco_blend.items()}
+    return Recommender(
+        RecommenderConfig(
+            k=settings.reco_k,
+            exclude_purchased=settings.reco_exclude_purchased,
+            exclude_cart=settings.reco_exclude_cart,
+            **weights,
+        )
+    )
