@@ -95,6 +95,12 @@ class Settings:
     sweep_interval_s: float = _setting(
         600.0, "How often users idle beyond the 90-day TTL (in event time) are deleted from state."
     )
+    align_max_idle_ms: int = _setting(
+        500, "Longest wait for an input topic that is behind but has nothing buffered, before a partition's other inputs go on in event-time order."
+    )
+    max_future_s: float = _setting(
+        3600.0, "An event dated more than this many seconds after its Kafka record's timestamp is dead-lettered (`future_timestamp`)."
+    )
     session_timeout_s: float = _setting(
         10.0, "Kafka consumer session timeout. The embedded broker forms a group in about half of it."
     )

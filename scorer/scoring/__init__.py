@@ -11,6 +11,7 @@ same engine; ``store`` is the one in-memory store of tests and offline runs;
 engine with decoding, publishing and metrics.
 """
 
+from scorer.scoring.align import InputAligner
 from scorer.scoring.record import UserRecord
 from scorer.scoring.pipeline import Scorer, ScoringPipeline, segment_of, segments_of
 from scorer.scoring.store import MemoryStore, RecordStore
@@ -19,6 +20,7 @@ from scorer.scoring.offline import PropensityRun, ScoredClick, label, run_offlin
 from scorer.scoring.snapshot import FORMAT_VERSION, MAGIC, ModelSnapshot, SnapshotRejected, seal, unseal
 
 __all__ = [
+    "InputAligner",
     "FORMAT_VERSION",
     "ListPolicy",
     "MAGIC",

@@ -79,6 +79,9 @@ class ScoringEngine:
         self.observed = 0
         self.replayed = 0
         self.suppressed = 0
+        self.purchases = 0
+        self.consent_applied = 0
+        self.expired = 0
         self.recommendation: RecommendationList | None = None
         # Next-item quality of the lists: each user's last list is checked against their next view.
         self.next_item = WindowedNextItem()
@@ -116,10 +119,15 @@ class ScoringEngine:
         record, score = self.pipeline.handle(stored, event)
         if record is not stored:
             record.advance(source, position)
-        if self.recommender is not None and self.pipeline.duplicates == duplicates:
+        fresh = self.pipeline.duplicates == duplicates
+        if self.recommender is not None and fresh:
             self._recommend(key, record, event)
+        if fresh and isinstance(event, PurchaseEvent):
+            self.purchases += 1
+        clock = self._stream_time.get(partition, 0)
+        record.touched = max(clock, event.ts)
         self.store.put(partition, key, record)
-        if event.ts > self._stream_time.get(partition, 0):
+        if event.ts > clock:
             self._stream_time[partition] = event.ts
             self._expire_due(partition, event.ts)
         if score is not None and len(record.pending) == 1:
@@ -163,6 +171,7 @@ class ScoringEngine:
         if stored is not None and not stored.advance(source, position):
             self.replayed += 1
             return False
+        self.consent_applied += 1
         if event.action == "erase":
             self.store.delete(partition, key)
             self._last_lists.pop(key, None)
@@ -179,9 +188,26 @@ class ScoringEngine:
         return True
 
     def is_idle(self, record: UserRecord, partition: int) -> bool:
-        """True for a user idle longer than the state TTL, in the partition's event time."""
+        """True for a user idle longer than the state TTL, in the partition's event time.
+
+        Idle means: neither the user's own latest event nor the partition clock when their
+        record last changed is within the TTL. A record that holds only an opt-out is never
+        idle: consent is forgotten only by erasure.
+        """
         now = self._stream_time.get(partition, 0)
-        return bool(now) and record.state.is_expired(now, self.pipeline.bounds)
+        if not now or record.state.ref_ts <= 0:
+            return False
+        last = max(record.state.ref_ts, record.touched)
+        return now - last > self.pipeline.bounds.ttl_s * 1000
+
+    def after_ttl(self, record: UserRecord) -> UserRecord | None:
+        """What replaces an idle record: its opt-out alone if the user opted out, else nothing."""
+        self.expired += 1
+        return record.consent_only() if record.opted_out else None
+
+    def is_late(self, partition: int, ts: int) -> bool:
+        """True for an event behind its partition's clock by more than the lateness bound."""
+        return ts < self._stream_time.get(partition, 0) - self.pipeline.bounds.lateness_s * 1000
 
     def forget(self, partitions: set[int]) -> None:
         """Drop in-memory bookkeeping of partitions no longer owned."""

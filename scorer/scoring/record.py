@@ -28,7 +28,7 @@ class UserRecord:
     (True, [41, 7])
     """
 
-    __slots__ = ("state", "pending", "positions", "latest", "opted_out", "session", "last_list_ts")
+    __slots__ = ("state", "pending", "positions", "latest", "opted_out", "session", "last_list_ts", "touched")
 
     def __init__(
         self,
@@ -39,6 +39,7 @@ class UserRecord:
         opted_out: bool = False,
         session: SessionItems | None = None,
         last_list_ts: int = 0,
+        touched: int = 0,
     ) -> None:
         self.state = state if state is not None else UserState()
         self.pending = pending if pending is not None else PendingExamples()
@@ -50,6 +51,9 @@ class UserRecord:
         # What the recommender knows of the user, and when their last list was published.
         self.session = session if session is not None else SessionItems()
         self.last_list_ts = last_list_ts
+        # The partition's event-time clock when the record last changed: idleness (the TTL)
+        # is measured against it, so history replayed behind newer traffic is not idle at once.
+        self.touched = touched
 
     def advance(self, source: int, position: int) -> bool:
         """Record that the event at ``position`` of ``source`` is folded in; False if it already was."""
@@ -78,6 +82,7 @@ class UserRecord:
                 self.opted_out,
                 self.session.to_fields(),
                 self.last_list_ts,
+                self.touched,
             ]
         )
 
@@ -85,9 +90,10 @@ class UserRecord:
     def from_bytes(cls, raw: bytes) -> UserRecord:
         # Records written before deflating was introduced are plain JSON, which starts with "[";
         # a zlib stream starts with 0x78.
-        state, items, dropped, positions, latest, opted_out, session, last_list_ts = orjson.loads(
-            raw if raw[:1] == b"[" else zlib.decompress(raw)
-        )
+        fields = orjson.loads(raw if raw[:1] == b"[" else zlib.decompress(raw))
+        # Records written before ``touched`` existed have eight fields.
+        state, items, dropped, positions, latest, opted_out, session, last_list_ts = fields[:8]
+        touched = fields[8] if len(fields) > 8 else 0
         return cls(
             UserState.from_fields(state),
             PendingExamples(items, dropped),
@@ -96,7 +102,12 @@ class UserRecord:
             opted_out,
             SessionItems.from_fields(session),
             last_list_ts,
+            touched,
         )
+
+    def consent_only(self) -> UserRecord:
+        """What outlives the TTL of an opted-out user: the opt-out and the input positions, nothing else."""
+        return UserRecord(positions=list(self.positions), opted_out=True, touched=self.touched)
 
     def describe(self, user_id: str) -> dict:
         """What the scorer knows about the user: current features and latest score (for the HTTP view)."""

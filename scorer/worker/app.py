@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import faust
-from faust.types import ConsumerT
+from faust.types import TP, ConsumerT
 
 from scorer.kafka import Publisher, faust_credentials
+from scorer.scoring import InputAligner
 from scorer.settings import Settings
 from scorer.worker.checkpoints import Checkpoints, ModelCheckpointer
 from scorer.worker.faust_patches import limit_fetch_wait
@@ -78,6 +79,8 @@ class Worker:
             broker_heartbeat_interval=settings.heartbeat_interval_s,
             broker_commit_interval=settings.commit_interval_s,
             consumer_auto_offset_reset="earliest",
+            # Events held by the aligner are unacked on purpose; a rebalance must not wait for them.
+            stream_wait_empty=False,
             broker_credentials=faust_credentials(settings),
         )
         self.users = self.app.Table(
@@ -118,6 +121,10 @@ class Worker:
         self.app.timer(5.0, name="update_gauges")(self.update_gauges)
         self.app.timer(settings.sweep_interval_s, name="expire_idle_users")(self.expire_idle_users)
         self.app.on_before_shutdown.connect(self._on_before_shutdown)
+        self.aligner: InputAligner[Any] = InputAligner(len(settings.input_topics), settings.align_max_idle_ms)
+        self._source_of = {topic: index for index, topic in enumerate(settings.input_topics)}
+        self._fetched: dict[tuple[str, int], int] = {}
+        self.app.timer(0.05, name="release_idle")(self.release_idle)
         self.app.agent(self.inputs, name="score_events")(self.score_events)
         add_views(self.app, self.users, self, self._exposition)
 
@@ -163,23 +170,73 @@ class Worker:
             self.processor = EventProcessor(
                 self.settings, self.pipeline, cache, self.publisher, self.metrics, make_recommender(self.settings)
             )
+            self.processor.buffered = lambda: self.aligner.buffered
         return self.processor
 
     async def score_events(self, stream: faust.StreamT) -> None:
+        """Accept each message, let the aligner order a partition's inputs in event time, apply, ack.
+
+        Acks are manual: a message is acked only once applied (or dead-lettered), so offsets
+        are never committed past an event still waiting in the aligner, and a crash
+        redelivers it. The state flush before each commit covers exactly what was applied.
+        """
         processor = self._ensure_processor()
-        process = processor.process
+        accept, apply = processor.accept, processor.apply
+        aligner = self.aligner
         poll = self.publisher.poll
         clock = time.time
-        async for event in stream.events():
+        sources = self._source_of
+        async for event in stream.noack().events():
             message = event.message
-            process(
-                message.topic, message.partition, message.offset, message.key, message.value, clock(), message.timestamp
-            )
+            now = clock()
+            accepted = accept(message.topic, message.partition, message.offset, message.key, message.value, now, message.timestamp)
+            self._fetched[(message.topic, message.partition)] = message.offset
+            if accepted is None:
+                event.ack()
+            else:
+                aligner.add(message.partition, sources[message.topic], accepted.event.ts, (accepted, event), int(now * 1000))
+                for ready, held in aligner.release(message.partition, self._behind(message.partition), int(now * 1000)):
+                    apply(ready)
+                    held.ack()
             poll()
+
+    def _behind(self, partition: int) -> Any:
+        """Whether an input of ``partition`` has records on the broker beyond what was fetched."""
+        consumer = self.app.consumer
+        topics = self.settings.input_topics
+
+        def behind(source: int) -> bool:
+            topic = topics[source]
+            try:
+                end = consumer.highwater(TP(topic, partition))
+            except Exception:  # noqa: BLE001 - nothing fetched for it yet
+                end = None
+            if end is None:
+                # Not fetched yet: assume there is something to wait for (bounded by the idle time).
+                return True
+            return self._fetched.get((topic, partition), -1) + 1 < end
+
+        return behind
+
+    async def release_idle(self) -> None:
+        """Let partitions whose missing input stayed silent past the idle bound go on."""
+        processor = self.processor
+        if processor is None:
+            return
+        now_ms = int(time.time() * 1000)
+        for partition in self.aligner.partitions():
+            for ready, held in self.aligner.release(partition, self._behind(partition), now_ms):
+                processor.apply(ready)
+                held.ack()
+        self.metrics.aligned_buffered.set(self.aligner.buffered)
 
     async def _on_partitions_revoked(self, app: faust.App, revoked: Any, **kwargs: Any) -> None:
         if self.processor is not None:
             partitions = {tp.partition for tp in revoked}
+            # Never applied nor acked: the partitions' next owner reads them again.
+            self.aligner.discard(partitions)
+            for tp in revoked:
+                self._fetched.pop((tp.topic, tp.partition), None)
             self.processor.cache.discard(partitions)
             self.processor.forget(partitions)
             for tp in revoked:
@@ -205,7 +262,7 @@ class Worker:
         owned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == self.settings.topic_clickstream}
         for partition in sorted(owned):
             deleted = 0
-            for deleted in processor.cache.sweep(partition, lambda record, p=partition: engine.is_idle(record, p)):
+            for deleted in processor.cache.sweep(partition, lambda record, p=partition: engine.is_idle(record, p), engine.after_ttl):
                 await asyncio.sleep(0)
             self.metrics.expired.inc(deleted)
 

@@ -10,6 +10,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import orjson
 
@@ -24,6 +25,21 @@ from scorer.worker.wiring import list_policy
 
 
 audit = logging.getLogger("scorer.audit")
+
+
+@dataclass(slots=True, frozen=True)
+class Accepted:
+    """A decoded, checked message waiting for its turn in event time."""
+
+    topic: str
+    source: int
+    partition: int
+    offset: int
+    key: bytes
+    value: bytes
+    event: ClickEvent | PurchaseEvent | ConsentEvent
+    received_at: float | None
+    record_ts: float | None
 
 
 class EventProcessor:
@@ -60,6 +76,11 @@ class EventProcessor:
         self.consumed: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
         self.scored = 0
+        self.tombstones = 0
+        self.late = 0
+        self._max_future_s = settings.max_future_s
+        # How many accepted messages wait in the event-time aligner (the worker sets it).
+        self.buffered: Callable[[], int] = lambda: 0
         # Offset of the last message handled, per (topic, partition): consumer lag is measured from it.
         self.offsets: dict[tuple[str, int], int] = {}
 
@@ -77,53 +98,120 @@ class EventProcessor:
         received_at: float | None = None,
         record_ts: float | None = None,
     ) -> None:
-        """Handle one message. ``received_at`` and ``record_ts`` are wall-clock seconds, for latency metrics."""
+        """Handle one message at once (no alignment): :meth:`accept`, then :meth:`apply`."""
+        accepted = self.accept(topic, partition, offset, key, value, received_at, record_ts)
+        if accepted is not None:
+            self.apply(accepted)
+
+    def accept(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+        received_at: float | None = None,
+        record_ts: float | None = None,
+    ) -> Accepted | None:
+        """Decode and check one message; None when it was dead-lettered or carries nothing.
+
+        ``received_at`` and ``record_ts`` are wall-clock seconds (arrival, and the record's
+        Kafka timestamp), for latency metrics and the future-timestamp guard.
+        """
         self.consumed[topic] += 1
-        self.offsets[(topic, partition)] = offset
         metrics = self.metrics
         if value is None and topic == self._consent_topic:
             # Compaction tombstones on the consent topic carry no request.
             metrics.count_consumed(topic, "tombstone")
-            return
+            self.settled(topic, partition, offset, "tombstones")
+            return None
         try:
             event = self._decode(topic, key, value)
+            if record_ts is not None and event.ts > (record_ts + self._max_future_s) * 1000:
+                # A clock decades ahead would close every window and expire every user of
+                # the partition; the producer's own record time bounds how far ahead it may be.
+                raise InvalidEvent("future_timestamp", f"event time {event.ts} is more than {self._max_future_s:.0f} s after the record's timestamp")
         except InvalidEvent as exc:
             metrics.count_consumed(topic, "invalid")
             self.dead_letter(topic, partition, offset, key, value, exc.reason, str(exc))
-            return
+            self.settled(topic, partition, offset, None)
+            return None
+        metrics.count_consumed(topic, getattr(event, "type", None) or getattr(event, "action", "purchase"))
+        return Accepted(topic, self._sources[topic], partition, offset, key, value, event, received_at, record_ts)  # type: ignore[arg-type]
+
+    def apply(self, accepted: Accepted) -> None:
+        """Run an accepted event through the engine and publish what it produced."""
+        topic, partition, offset, key, value, event = (
+            accepted.topic, accepted.partition, accepted.offset, accepted.key, accepted.value, accepted.event,
+        )
+        metrics = self.metrics
+        self.offsets[(topic, partition)] = offset
+        if self.engine.is_late(partition, event.ts):
+            metrics.count_late(topic)
+            self.late += 1
         if isinstance(event, ConsentEvent):
-            metrics.count_consumed(topic, event.action)
-            self._consent(topic, partition, offset, key, value, event, record_ts)  # type: ignore[arg-type]
+            self._consent(topic, partition, offset, key, value, event, accepted.record_ts)
             return
-        metrics.count_consumed(topic, getattr(event, "type", "purchase"))
-        replayed, suppressed = self.engine.replayed, self.engine.suppressed
+        replayed, suppressed, duplicates = self.engine.replayed, self.engine.suppressed, self.pipeline.duplicates
         try:
             # _decode checked that the key is the user id.
-            score = self.engine.process(self._sources[topic], partition, offset, key, event)  # type: ignore[arg-type]
+            score = self.engine.process(accepted.source, partition, offset, key, event)
         except Exception as exc:  # noqa: BLE001 - one bad event must not stop the partition
             self.dead_letter(topic, partition, offset, key, value, "processing_error", repr(exc))
             return
         built = self.engine.recommendation
-        if built is None and score is None:
-            if self.engine.replayed != replayed:
-                metrics.replayed.inc()
-            elif self.engine.suppressed != suppressed:
-                metrics.suppressed.inc()
-            return
         now = self.clock()
         if built is not None:
             self.publisher.produce(self._lists_topic, key, list_payload(built, int(now * 1000)))
             metrics.count_published(self._lists_topic)
         if score is None:
+            if self.engine.replayed != replayed:
+                metrics.replayed.inc()
+            elif self.engine.suppressed != suppressed:
+                metrics.suppressed.inc()
+            elif self.pipeline.duplicates != duplicates:
+                metrics.duplicates.inc()
             return
         self.publisher.produce(self._scores_topic, key, score_payload(score, int(now * 1000)))
         self.scored += 1
         metrics.count_published(self._scores_topic)
         metrics.event_to_publish.observe(now - event.ts / 1000)
-        if record_ts is not None:
-            metrics.record_to_publish.observe(now - record_ts)
-        if received_at is not None:
-            metrics.consume_to_publish.observe(now - received_at)
+        if accepted.record_ts is not None:
+            metrics.record_to_publish.observe(now - accepted.record_ts)
+        if accepted.received_at is not None:
+            metrics.consume_to_publish.observe(now - accepted.received_at)
+
+    def settled(self, topic: str, partition: int, offset: int, kind: str | None) -> None:
+        """Note a message handled without reaching the engine (a tombstone, a dead letter)."""
+        self.offsets[(topic, partition)] = max(offset, self.offsets.get((topic, partition), -1))
+        if kind == "tombstones":
+            self.tombstones += 1
+
+    def accounting(self) -> dict[str, int]:
+        """Where every consumed message went; ``unaccounted`` is 0 when nothing was lost track of.
+
+        Each message is consumed once and ends in exactly one of: scored (a click with a
+        score), learned from (a purchase, an applied consent request), rejected, replayed,
+        suppressed, duplicate (a repeated event id), a consent tombstone, or still buffered
+        for event-time alignment. ``late`` counts events handled normally but behind the
+        partition's clock by more than the lateness bound; they are in the other counts too.
+        """
+        engine = self.engine
+        counts = {
+            "consumed": sum(self.consumed.values()),
+            "scored": self.scored,
+            "purchases": engine.purchases,
+            "consent_applied": engine.consent_applied,
+            "rejected": sum(self.rejected.values()),
+            "replayed": engine.replayed,
+            "suppressed": engine.suppressed,
+            "duplicates": self.pipeline.duplicates,
+            "tombstones": self.tombstones,
+            "buffered": self.buffered(),
+        }
+        counts["unaccounted"] = counts["consumed"] - sum(v for k, v in counts.items() if k != "consumed")
+        counts["late"] = self.late
+        return counts
 
     def _consent(
         self,

@@ -45,6 +45,9 @@ class ScorerMetrics:
         self.rejected = Counter("scorer_events_rejected", "Input messages sent to the dead-letter topic.", ["reason"], registry=r)
         self.replayed = Counter("scorer_events_replayed", "Redelivered messages the user state already held.", registry=r)
         self.suppressed = Counter("scorer_events_suppressed", "Events of opted-out users: not scored, not learned from.", registry=r)
+        self.duplicates = Counter("scorer_events_duplicate", "Events whose event id the user's record had already seen: ignored.", registry=r)
+        self.late = Counter("scorer_events_late", "Events behind their partition's clock by more than the lateness bound (handled as usual).", ["topic"], registry=r)
+        self.aligned_buffered = Gauge("scorer_align_buffered_events", "Accepted events waiting for their turn in event time across input topics.", registry=r)
         self.consent = Counter("scorer_consent_requests", "Consent requests applied.", ["action"], registry=r)
         self.erasure = Histogram(
             "scorer_erasure_seconds",
@@ -130,6 +133,9 @@ class ScorerMetrics:
         if child is None:
             child = self._consumed[(topic, kind)] = self.consumed.labels(topic=topic, type=kind)
         child.inc()
+
+    def count_late(self, topic: str) -> None:
+        self.late.labels(topic=topic).inc()
 
     def count_rejected(self, reason: str) -> None:
         child = self._rejected.get(reason)

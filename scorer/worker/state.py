@@ -148,9 +148,16 @@ class RecordCache:
         self._store.delete(partition, key)
         self._write_changelog(partition, key, None)
 
-    def sweep(self, partition: int, is_expired: Callable[[UserRecord], bool], chunk: int = 1_000) -> Iterator[int]:
-        """Delete the partition's records ``is_expired`` selects, ``chunk`` keys at a time.
+    def sweep(
+        self,
+        partition: int,
+        is_expired: Callable[[UserRecord], bool],
+        replacement: Callable[[UserRecord], UserRecord | None] = lambda record: None,
+        chunk: int = 1_000,
+    ) -> Iterator[int]:
+        """Delete (or replace) the partition's records ``is_expired`` selects, ``chunk`` keys at a time.
 
+        ``replacement`` says what, if anything, stays of an expired record (an opt-out does).
         Yields the running count after each chunk so a caller on an event loop can
         let other work run. Each record is checked again just before it goes, so an
         event folded in between chunks keeps its user alive.
@@ -164,7 +171,11 @@ class RecordCache:
             for key in batch:
                 record = self.get(partition, key)
                 if record is not None and is_expired(record):
-                    self.delete(partition, key)
+                    kept = replacement(record)
+                    if kept is None:
+                        self.delete(partition, key)
+                    else:
+                        self.put(partition, key, kept)
                     deleted += 1
             yield deleted
 

@@ -52,6 +52,8 @@ def health(view: WorkerView) -> dict[str, Any]:
         "scored": processor.scored if processor else 0,
         "replayed": processor.replayed if processor else 0,
         "rejected": dict(processor.rejected) if processor else {},
+        # Where every consumed message went; "unaccounted" stays 0.
+        "accounting": processor.accounting() if processor else {},
         "model": model.name,
         "model_version": model.version,
     }
