@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup tools demo test clean
+.PHONY: setup tools kafka demo test clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -22,10 +22,18 @@ tools:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
 	fi
 
+# The pinned Apache Kafka broker (deploy/kafka/pom.xml) for the real-broker tests: Java 17+ and
+# Maven (installed from Debian's packages if missing); cached in ~/.cache/scorer and ~/.m2.
+kafka: setup
+	@command -v mvn >/dev/null || { echo "installing Debian's maven package for the Kafka broker"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends maven >/dev/null; }
+	$(BIN)/python -m scorer.tools.apache_kafka install
+
 demo: setup
 	$(BIN)/scorer demo
 
-test: setup tools
+test: setup tools kafka
 	$(BIN)/python -m pytest
 
 clean:

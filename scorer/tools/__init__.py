@@ -1,6 +1,7 @@
 """The commands around the worker: the embedded broker, supervision, sending, demo, tail, evaluation.
 
-``broker`` runs the embedded Kafka-protocol broker; ``supervise`` starts and stops worker
+``broker`` runs the embedded Kafka-protocol broker (the demo's), ``apache_kafka`` a pinned
+real Apache Kafka from Maven Central (the tests'); ``supervise`` starts and stops worker
 processes; ``send`` produces events keyed by user; ``demo`` puts broker, worker and
 traffic together; ``tail`` shows the score topics live; ``evaluate`` replays files
 offline through the worker's engine, and ``plots`` draws its charts.
@@ -27,6 +28,12 @@ _EXPORTS = {
     "count_rule": "evaluate",
     "evaluate_files": "evaluate",
     "write_plots": "plots",
+    "ApacheKafka": "apache_kafka",
+    "KafkaInstallError": "apache_kafka",
+    "KafkaStartError": "apache_kafka",
+    "Listener": "apache_kafka",
+    "generate_tls_material": "apache_kafka",
+    "install_kafka": "apache_kafka",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -21,9 +21,9 @@ class BrokerError(RuntimeError):
 
 def free_port() -> int:
     """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    from scorer.tools.apache_kafka import free_ports
+
+    return free_ports(1)[0]
 
 
 def wait_for_port(port: int, timeout_s: float = 10.0, host: str = "127.0.0.1") -> None:

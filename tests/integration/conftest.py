@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from scorer.tools import EmbeddedBroker, free_port, start_worker, stop_process, wait_until_assigned
+from scorer.tools import ApacheKafka, EmbeddedBroker, free_port, install_kafka, start_worker, stop_process, wait_until_assigned
 from scorer.settings import Settings
 from scorer.kafka import create_topics
 
 
+#: Which broker the broker tests run on: ``kafka`` (the pinned Apache Kafka of
+#: deploy/kafka/pom.xml, what users run; the default) or ``embedded`` (Tansu, the demo's).
+TEST_BROKER = os.environ.get("SCORER_TEST_BROKER", "kafka")
+
+
 @pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
-    log = tmp_path_factory.mktemp("broker") / "broker.log"
-    with EmbeddedBroker(free_port(), log_path=log) as embedded:
-        yield embedded
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    if TEST_BROKER == "embedded":
+        log = tmp_path_factory.mktemp("broker") / "broker.log"
+        with EmbeddedBroker(free_port(), log_path=log) as embedded:
+            yield embedded
+        return
+    if TEST_BROKER != "kafka":
+        raise pytest.UsageError(f"SCORER_TEST_BROKER must be kafka or embedded, not {TEST_BROKER!r}")
+    with ApacheKafka(tmp_path_factory.mktemp("kafka"), libs=install_kafka()) as kafka:
+        yield kafka
 
 
 @pytest.fixture
-def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
+def settings(broker: Any, tmp_path: Path) -> Settings:
     """Fresh topic and group names per test, so tests never see each other's data."""
     return Settings(
         broker=broker.bootstrap,
