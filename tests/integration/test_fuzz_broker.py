@@ -9,6 +9,8 @@ worker must stay up and commit offsets to the end of every partition.
 import time
 
 import orjson
+
+from scorer.kafka import create_topics
 from confluent_kafka import Consumer, TopicPartition
 from hypothesis import HealthCheck, given, settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -56,6 +58,8 @@ def commit_positions(settings) -> list[tuple[int, int]]:
 
 def test_fuzzed_input_is_dead_lettered_or_scored_and_offsets_reach_the_end(settings, start_worker_for):
     messages = draw_messages()
+    # Produced before the worker starts, so the topics must exist first (real Kafka creates none on demand).
+    create_topics(settings)
     out = producer(settings)
     expected_scores = expected_dead = 0
     reasons_wanted = {"no_key": b"missing_key", "wrong_key": b"key_mismatch"}
