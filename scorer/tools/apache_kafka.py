@@ -47,6 +47,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from scorer.tools.broker import free_ports
+
 __all__ = [
     "POM_PATH",
     "ApacheKafka",
@@ -56,7 +58,6 @@ __all__ = [
     "Listener",
     "TlsMaterial",
     "default_cache_dir",
-    "free_ports",
     "generate_tls_material",
     "install",
     "install_kafka",
@@ -369,18 +370,6 @@ def generate_tls_material(
 
 # --------------------------------------------------------------------------------------------
 # The broker
-
-
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct free ports: all are held open together, so none is handed out twice."""
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @dataclass(frozen=True)

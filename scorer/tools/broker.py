@@ -21,9 +21,19 @@ class BrokerError(RuntimeError):
 
 def free_port() -> int:
     """A TCP port on loopback that nothing listens on right now."""
-    from scorer.tools.apache_kafka import free_ports
-
     return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports: all are held open together, so none is handed out twice."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def wait_for_port(port: int, timeout_s: float = 10.0, host: str = "127.0.0.1") -> None:

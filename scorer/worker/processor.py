@@ -123,7 +123,8 @@ class EventProcessor:
         if value is None and topic == self._consent_topic:
             # Compaction tombstones on the consent topic carry no request.
             metrics.count_consumed(topic, "tombstone")
-            self.settled(topic, partition, offset, "tombstones")
+            self.tombstones += 1
+            self.settled(topic, partition, offset)
             return None
         try:
             event = self._decode(topic, key, value)
@@ -134,7 +135,7 @@ class EventProcessor:
         except InvalidEvent as exc:
             metrics.count_consumed(topic, "invalid")
             self.dead_letter(topic, partition, offset, key, value, exc.reason, str(exc))
-            self.settled(topic, partition, offset, None)
+            self.settled(topic, partition, offset)
             return None
         metrics.count_consumed(topic, getattr(event, "type", None) or getattr(event, "action", "purchase"))
         return Accepted(topic, self._sources[topic], partition, offset, key, value, event, received_at, record_ts)  # type: ignore[arg-type]
@@ -181,11 +182,9 @@ class EventProcessor:
         if accepted.received_at is not None:
             metrics.consume_to_publish.observe(now - accepted.received_at)
 
-    def settled(self, topic: str, partition: int, offset: int, kind: str | None) -> None:
+    def settled(self, topic: str, partition: int, offset: int) -> None:
         """Note a message handled without reaching the engine (a tombstone, a dead letter)."""
         self.offsets[(topic, partition)] = max(offset, self.offsets.get((topic, partition), -1))
-        if kind == "tombstones":
-            self.tombstones += 1
 
     def accounting(self) -> dict[str, int]:
         """Where every consumed message went; ``unaccounted`` is 0 when nothing was lost track of.

@@ -37,9 +37,13 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 @pytest.fixture
 def settings(broker: Any, tmp_path: Path) -> Settings:
+    return isolated_settings(broker.bootstrap, tmp_path)
+
+
+def isolated_settings(bootstrap: str, tmp_path: Path) -> Settings:
     """Fresh topic and group names per test, so tests never see each other's data."""
     return Settings(
-        broker=broker.bootstrap,
+        broker=bootstrap,
         partitions=4,
         web_port=free_port(),
         data_dir=str(tmp_path / "data"),

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-
 import orjson
 
-from scorer.settings import Settings
 from scorer.tools import EmbeddedBroker, free_port
-from tests.integration.conftest import consume, producer
+from tests.integration.conftest import consume, producer, isolated_settings
 from tests.integration.test_worker_end_to_end import T0
 
 
 def test_a_worker_on_the_embedded_broker_scores_every_click(tmp_path, start_worker_for):
     with EmbeddedBroker(free_port(), log_path=tmp_path / "broker.log") as embedded:
-        settings = Settings(
-            broker=embedded.bootstrap,
-            partitions=4,
-            web_port=free_port(),
-            data_dir=str(tmp_path / "data"),
-            store="memory",
-            session_timeout_s=6.0,
-            heartbeat_interval_s=1.0,
-            commit_interval_s=0.5,
-        ).isolated(uuid.uuid4().hex[:8])
+        settings = isolated_settings(embedded.bootstrap, tmp_path)
         worker = start_worker_for(settings)
         out = producer(settings)
         for i in range(40):
