@@ -10,6 +10,10 @@ Formats:
   and ``purchase`` rows become one-line purchases.
 - ``sessions``: session-click TSV (``SessionId``, ``ItemId``, ``Time`` in unix
   seconds), where the session id serves as user and session.
+- ``cdnow``: the CDNOW transaction log (``customer_id date number_of_cds dollar_value``,
+  whitespace-separated, ``date`` as YYYYMMDD): purchases only, each row one order of
+  ``number_of_cds`` units of one item ``cd`` at ``dollar_value / number_of_cds`` each,
+  dated at midnight UTC (several orders of a customer on one day keep file order).
 
 Each file is read whole and sorted by event time (stable, so equal times keep
 file order); several files are read one after another.
@@ -24,7 +28,7 @@ from pathlib import Path
 
 import orjson
 
-FORMATS = ("jsonl", "rees46", "sessions")
+FORMATS = ("jsonl", "rees46", "sessions", "cdnow")
 _REES46_HEADER = "event_time,event_type,product_id"
 _REES46_CLICK_TYPES = {"view": "product_view", "cart": "add_to_cart", "remove_from_cart": "remove_from_cart"}
 
@@ -41,6 +45,8 @@ def detect_format(path: Path) -> str:
         return "rees46"
     if first.split("\t")[:2] == ["SessionId", "ItemId"]:
         return "sessions"
+    if first.split()[:2] == ["customer_id", "date"]:
+        return "cdnow"
     if first.lstrip().startswith("{"):
         return "jsonl"
     raise DatasetError(f"{path}: cannot tell the format from its first line; name it with --format")
@@ -97,6 +103,28 @@ def _read_sessions(path: Path) -> Iterator[tuple[str, dict]]:
             }
 
 
+def _read_cdnow(path: Path) -> Iterator[tuple[str, dict]]:
+    with open(path, encoding="utf-8") as handle:
+        handle.readline()
+        for row_number, line in enumerate(handle, start=2):
+            if not line.strip():
+                continue
+            try:
+                customer, day, units, dollars = line.split()
+                ts = int(datetime.strptime(day, "%Y%m%d").replace(tzinfo=timezone.utc).timestamp()) * 1000
+                quantity, value = int(units), float(dollars)
+            except ValueError:
+                raise DatasetError(f"{path}:{row_number}: not a CDNOW row (customer_id date number_of_cds dollar_value)") from None
+            price = value / quantity if quantity else value
+            yield "purchase", {
+                "event_id": f"{path.stem}:{row_number}",
+                "user_id": customer,
+                "ts": ts,
+                "order_id": f"{customer}:{row_number}",
+                "items": [{"item_id": "cd", "price": round(price, 6), "quantity": max(quantity, 1)}],
+            }
+
+
 def _read_jsonl(path: Path) -> Iterator[tuple[str, dict]]:
     with open(path, "rb") as handle:
         for row_number, line in enumerate(handle, start=1):
@@ -111,7 +139,7 @@ def _read_jsonl(path: Path) -> Iterator[tuple[str, dict]]:
             yield ("purchase" if "items" in doc else "click"), doc
 
 
-_READERS = {"jsonl": _read_jsonl, "rees46": _read_rees46, "sessions": _read_sessions}
+_READERS = {"jsonl": _read_jsonl, "rees46": _read_rees46, "sessions": _read_sessions, "cdnow": _read_cdnow}
 
 
 def _sort_key(pair: tuple[str, dict]) -> int:

@@ -30,8 +30,8 @@ from scorer.events.schema import CLICK_TYPES, CONSENT_ACTIONS, ClickEvent, Conse
 MAX_MESSAGE_BYTES = 64 * 1024
 #: Longest accepted identifier (event, user, item, order, session ids).
 MAX_ID_LENGTH = 256
-#: Accepted event-time range, epoch ms: 2000-01-01 to 2100-01-01 (UTC).
-MIN_TS_MS = 946_684_800_000
+#: Accepted event-time range, epoch ms: 1990-01-01 to 2100-01-01 (UTC); the CDNOW log starts in 1997.
+MIN_TS_MS = 631_152_000_000
 MAX_TS_MS = 4_102_444_800_000
 
 _CLICK_TYPES = frozenset(CLICK_TYPES)
@@ -70,7 +70,7 @@ def parse_ts(value: Any) -> int:
     else:
         raise InvalidEvent("wrong_type", "ts must be epoch milliseconds or an RFC 3339 string")
     if not MIN_TS_MS <= ts < MAX_TS_MS:
-        raise InvalidEvent("bad_timestamp", f"ts {ts} is outside 2000-01-01..2100-01-01")
+        raise InvalidEvent("bad_timestamp", f"ts {ts} is outside 1990-01-01..2100-01-01")
     return ts
 
 
