@@ -16,6 +16,7 @@ from scorer.scoring.record import UserRecord
 from scorer.scoring.pipeline import Scorer, ScoringPipeline, segment_of, segments_of
 from scorer.scoring.store import MemoryStore, RecordStore
 from scorer.scoring.engine import ListPolicy, ScoringEngine
+from scorer.scoring.user_models import UserModel
 from scorer.scoring.offline import PropensityRun, ScoredClick, label, run_offline
 from scorer.scoring.snapshot import FORMAT_VERSION, MAGIC, ModelSnapshot, SnapshotRejected, seal, unseal
 
@@ -33,6 +34,7 @@ __all__ = [
     "ScoringEngine",
     "ScoringPipeline",
     "SnapshotRejected",
+    "UserModel",
     "UserRecord",
     "label",
     "run_offline",

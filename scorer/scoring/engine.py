@@ -27,7 +27,9 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from scorer.events import ClickEvent, ConsentEvent, PurchaseEvent, RecommendationList, Score
 from scorer.propensity import ExpiryQueue, PendingExamples
@@ -35,6 +37,7 @@ from scorer.recommend import NextItemEvaluator, Recommender, WindowedNextItem
 from scorer.scoring.pipeline import ScoringPipeline
 from scorer.scoring.record import UserRecord
 from scorer.scoring.store import RecordStore
+from scorer.scoring.user_models import UserModel
 
 
 #: Users whose last list is kept for the live next-item check; the oldest go first.
@@ -70,8 +73,12 @@ class ScoringEngine:
         recommender: Recommender | None = None,
         policy: ListPolicy = ListPolicy(),
         lineage: str = "reco",
+        user_models: Sequence[UserModel] = (),
     ) -> None:
         self.pipeline = pipeline
+        self.user_models = tuple(user_models)
+        # What the per-user models produced for the last event: (model name, output) pairs.
+        self.outputs: list[tuple[str, Any]] = []
         self.store = store
         self.recommender = recommender
         self.policy = policy
@@ -106,6 +113,8 @@ class ScoringEngine:
         Exceptions from feature or model code propagate to the caller.
         """
         self.recommendation = None
+        if self.outputs:
+            self.outputs = []
         stored = self.store.get(partition, key)
         if stored is not None and not stored.advance(source, position):
             # Already folded in before a restart or rebalance: state is flushed
@@ -122,6 +131,8 @@ class ScoringEngine:
         fresh = self.pipeline.duplicates == duplicates
         if self.recommender is not None and fresh:
             self._recommend(key, record, event)
+        if fresh and self.user_models:
+            self._observe_user_models(record, event)
         if fresh and isinstance(event, PurchaseEvent):
             self.purchases += 1
         clock = self._stream_time.get(partition, 0)
@@ -160,6 +171,23 @@ class ScoringEngine:
             event.user_id, built.items[: policy.k], built.strategy, f"{self.lineage}.{self.observed}", event.event_id, event.ts
         )
 
+    def _observe_user_models(self, record: UserRecord, event: ClickEvent | PurchaseEvent) -> None:
+        extras = record.extras
+        for model in self.user_models:
+            fields, output = model.observe(extras.get(model.name), event, record.state)
+            extras[model.name] = fields
+            if output is not None:
+                self.outputs.append((model.name, output))
+
+    def describe(self, record: UserRecord, user_id: str) -> dict:
+        """The user as shown on ``GET /users/{id}``: the record's view plus each per-user model's."""
+        view = record.describe(user_id)
+        for model in self.user_models:
+            fields = record.extras.get(model.name)
+            if fields is not None:
+                view[model.name] = model.describe(fields)
+        return view
+
     def apply_consent(self, source: int, partition: int, position: int, key: bytes, event: ConsentEvent) -> bool:
         """Apply an opt-out, opt-in or erasure; False if the stored record already reflects it.
 
@@ -177,6 +205,8 @@ class ScoringEngine:
             self._last_lists.pop(key, None)
             if self.recommender is not None:
                 self.recommender.forget_user(event.user_id)
+            for model in self.user_models:
+                model.forget_user(event.user_id)
             return True
         record = stored if stored is not None else UserRecord()
         if stored is None:
@@ -184,6 +214,8 @@ class ScoringEngine:
         record.opted_out = event.action == "opt_out"
         if record.opted_out:
             record.pending = PendingExamples()
+            # An opted-out user has no segment or value; they are rebuilt from new events after an opt-in.
+            record.extras = {}
         self.store.put(partition, key, record)
         return True
 

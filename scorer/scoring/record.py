@@ -28,7 +28,7 @@ class UserRecord:
     (True, [41, 7])
     """
 
-    __slots__ = ("state", "pending", "positions", "latest", "opted_out", "session", "last_list_ts", "touched")
+    __slots__ = ("state", "pending", "positions", "latest", "opted_out", "session", "last_list_ts", "touched", "extras")
 
     def __init__(
         self,
@@ -40,6 +40,7 @@ class UserRecord:
         session: SessionItems | None = None,
         last_list_ts: int = 0,
         touched: int = 0,
+        extras: dict | None = None,
     ) -> None:
         self.state = state if state is not None else UserState()
         self.pending = pending if pending is not None else PendingExamples()
@@ -54,6 +55,8 @@ class UserRecord:
         # The partition's event-time clock when the record last changed: idleness (the TTL)
         # is measured against it, so history replayed behind newer traffic is not idle at once.
         self.touched = touched
+        # Fields of the per-user models beside propensity (segments, lifetime value), by model name.
+        self.extras = extras if extras is not None else {}
 
     def advance(self, source: int, position: int) -> bool:
         """Record that the event at ``position`` of ``source`` is folded in; False if it already was."""
@@ -83,6 +86,7 @@ class UserRecord:
                 self.session.to_fields(),
                 self.last_list_ts,
                 self.touched,
+                self.extras,
             ]
         )
 
@@ -91,9 +95,10 @@ class UserRecord:
         # Records written before deflating was introduced are plain JSON, which starts with "[";
         # a zlib stream starts with 0x78.
         fields = orjson.loads(raw if raw[:1] == b"[" else zlib.decompress(raw))
-        # Records written before ``touched`` existed have eight fields.
+        # Records written before ``touched`` existed have eight fields, before ``extras`` nine.
         state, items, dropped, positions, latest, opted_out, session, last_list_ts = fields[:8]
         touched = fields[8] if len(fields) > 8 else 0
+        extras = fields[9] if len(fields) > 9 else {}
         return cls(
             UserState.from_fields(state),
             PendingExamples(items, dropped),
@@ -103,6 +108,7 @@ class UserRecord:
             SessionItems.from_fields(session),
             last_list_ts,
             touched,
+            extras,
         )
 
     def consent_only(self) -> UserRecord:

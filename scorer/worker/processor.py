@@ -9,14 +9,14 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import orjson
 
 from scorer.events import ClickEvent, ConsentEvent, decode_click, decode_consent, decode_purchase, InvalidEvent, list_payload, PurchaseEvent, score_payload
 from scorer.recommend import Recommender
-from scorer.scoring import ScoringEngine, ScoringPipeline
+from scorer.scoring import ScoringEngine, ScoringPipeline, UserModel
 from scorer.worker.prometheus import ScorerMetrics
 from scorer.kafka import Publisher
 from scorer.settings import Settings
@@ -54,11 +54,12 @@ class EventProcessor:
         metrics: ScorerMetrics | None = None,
         recommender: Recommender | None = None,
         clock: Callable[[], float] = time.time,
+        user_models: Sequence[UserModel] = (),
     ) -> None:
         self.metrics = metrics if metrics is not None else ScorerMetrics()
         self.pipeline = pipeline
         self.cache = cache
-        self.engine = ScoringEngine(pipeline, cache, recommender, list_policy(settings))
+        self.engine = ScoringEngine(pipeline, cache, recommender, list_policy(settings), user_models=user_models)
         self.publisher = publisher
         self.clock = clock
         self._decoders: dict[str, Callable[[bytes], ClickEvent | PurchaseEvent | ConsentEvent]] = {
@@ -70,8 +71,10 @@ class EventProcessor:
         self._scores_topic = settings.topic_scores_propensity
         self._lists_topic = settings.topic_scores_recommendations
         self._consent_topic = settings.topic_consent
+        # Each per-user model publishes to ``topic_scores_<name>``.
+        self._model_topics = {model.name: getattr(settings, f"topic_scores_{model.name}") for model in user_models}
         # Erasure publishes tombstones to every output keyed by user, so compacted topics forget the user.
-        self._erase_topics = (self._scores_topic, self._lists_topic)
+        self._erase_topics = (self._scores_topic, self._lists_topic, *self._model_topics.values())
         self._dlq_topic = settings.topic_dlq
         self.consumed: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
@@ -162,6 +165,10 @@ class EventProcessor:
             return
         built = self.engine.recommendation
         now = self.clock()
+        for name, output in self.engine.outputs:
+            model_topic = self._model_topics[name]
+            self.publisher.produce(model_topic, key, output.payload(int(now * 1000)))
+            metrics.count_published(model_topic)
         if built is not None:
             self.publisher.produce(self._lists_topic, key, list_payload(built, int(now * 1000)))
             metrics.count_published(self._lists_topic)

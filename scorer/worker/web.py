@@ -90,7 +90,7 @@ def describe_user(view: WorkerView, user_id: str) -> dict[str, Any] | None:
         return None
     key = user_id.encode()
     record = view.processor.cache.get(partition_for(key, view.settings.partitions), key)
-    return record.describe(user_id) if record is not None else None
+    return view.processor.engine.describe(record, user_id) if record is not None else None
 
 
 def add_views(app: Any, users: Any, view: WorkerView, exposition: Callable[[], tuple[bytes, str]]) -> None:
