@@ -97,12 +97,20 @@ class ScoringEngine:
         # learns from every event, and only lists that are checked get built.
         self.lists_enabled = True
         self._last_lists: dict[bytes, list[str]] = {}
+        # Users whose list is due at their last trigger event of the current batch.
+        self._owed: set[bytes] = set()
         # Event time per partition: the latest event seen. Label windows close by it.
         self._stream_time: dict[int, int] = {}
         self.expiries = ExpiryQueue()
 
     def process(
-        self, source: int, partition: int, position: int, key: bytes, event: ClickEvent | PurchaseEvent
+        self,
+        source: int,
+        partition: int,
+        position: int,
+        key: bytes,
+        event: ClickEvent | PurchaseEvent,
+        last_for_user: bool = True,
     ) -> Score | None:
         """Handle one event read at ``position`` of input ``source`` in ``partition``.
 
@@ -111,6 +119,12 @@ class ScoringEngine:
         A recommendation list built for the event is left in
         :attr:`recommendation` (None when there is none).
         Exceptions from feature or model code propagate to the caller.
+
+        ``last_for_user=False`` says a later event of the same user follows in the
+        same batch: a list the policy allows now is owed to the user and built at
+        their last trigger of the batch instead (with everything the batch taught
+        the model so far), since a list superseded within a batch is never read
+        from a compacted topic.
         """
         self.recommendation = None
         if self.outputs:
@@ -130,7 +144,7 @@ class ScoringEngine:
             record.advance(source, position)
         fresh = self.pipeline.duplicates == duplicates
         if self.recommender is not None and fresh:
-            self._recommend(key, record, event)
+            self._recommend(key, record, event, last_for_user)
         if fresh and self.user_models:
             self._observe_user_models(record, event)
         if fresh and isinstance(event, PurchaseEvent):
@@ -145,7 +159,7 @@ class ScoringEngine:
             self.expiries.push(partition, self.pipeline.next_due(record), key)  # type: ignore[arg-type]
         return score
 
-    def _recommend(self, key: bytes, record: UserRecord, event: ClickEvent | PurchaseEvent) -> None:
+    def _recommend(self, key: bytes, record: UserRecord, event: ClickEvent | PurchaseEvent, last_for_user: bool) -> None:
         recommender = self.recommender
         assert recommender is not None
         kind = "purchase" if isinstance(event, PurchaseEvent) else event.type
@@ -160,10 +174,17 @@ class ScoringEngine:
         policy = self.policy
         if kind not in policy.triggers or not self.lists_enabled:
             return
-        if kind not in policy.always and record.last_list_ts and event.ts - record.last_list_ts < policy.min_interval_ms:
+        allowed = kind in policy.always or not record.last_list_ts or event.ts - record.last_list_ts >= policy.min_interval_ms
+        if allowed:
+            record.last_list_ts = event.ts
+        if not last_for_user:
+            if allowed:
+                self._owed.add(key)
             return
+        if not allowed and key not in self._owed:
+            return
+        self._owed.discard(key)
         built = recommender.recommend_with_strategy(record.session, event, max(policy.k, _EVALUATED))
-        record.last_list_ts = event.ts
         self._last_lists[key] = [item for item, _ in built.items]
         if len(self._last_lists) > _MAX_LAST_LISTS:
             del self._last_lists[next(iter(self._last_lists))]

@@ -125,6 +125,11 @@ class Worker:
         self._source_of = {topic: index for index, topic in enumerate(settings.input_topics)}
         self._fetched: dict[tuple[str, int], int] = {}
         self.app.timer(0.05, name="release_idle")(self.release_idle)
+        # Released events not applied yet, and their Faust events to ack once they are.
+        self._ready: list[Any] = []
+        self._held: list[Any] = []
+        self._batch_started = 0.0
+        self.app.timer(settings.batch_ms / 1000, name="flush_batch")(self.flush_batch)
         self.app.agent(self.inputs, name="score_events")(self.score_events)
         add_views(self.app, self.users, self, self._exposition)
 
@@ -170,22 +175,26 @@ class Worker:
             self.processor = EventProcessor(
                 self.settings, self.pipeline, cache, self.publisher, self.metrics, make_recommender(self.settings)
             )
-            self.processor.buffered = lambda: self.aligner.buffered
+            self.processor.buffered = lambda: self.aligner.buffered + len(self._ready)
         return self.processor
 
     async def score_events(self, stream: faust.StreamT) -> None:
-        """Accept each message, let the aligner order a partition's inputs in event time, apply, ack.
+        """Accept each message, let the aligner order a partition's inputs in event time, apply in batches, ack.
 
         Acks are manual: a message is acked only once applied (or dead-lettered), so offsets
-        are never committed past an event still waiting in the aligner, and a crash
-        redelivers it. The state flush before each commit covers exactly what was applied.
+        are never committed past an event still waiting in the aligner or in the batch, and a
+        crash redelivers it. The state flush before each commit covers exactly what was applied.
+        Released events gather into a batch applied when it holds ``batch_max`` events, or by
+        the ``flush_batch`` timer once its oldest has waited ``batch_ms``.
         """
         processor = self._ensure_processor()
-        accept, apply = processor.accept, processor.apply
+        accept = processor.accept
         aligner = self.aligner
         poll = self.publisher.poll
         clock = time.time
         sources = self._source_of
+        ready, held = self._ready, self._held
+        batch_max = self.settings.batch_max
         async for event in stream.noack().events():
             message = event.message
             now = clock()
@@ -195,10 +204,33 @@ class Worker:
                 event.ack()
             else:
                 aligner.add(message.partition, sources[message.topic], accepted.event.ts, (accepted, event), int(now * 1000))
-                for ready, held in aligner.release(message.partition, self._behind(message.partition), int(now * 1000)):
-                    apply(ready)
-                    held.ack()
+                for item, faust_event in aligner.release(message.partition, self._behind(message.partition), int(now * 1000)):
+                    if not ready:
+                        self._batch_started = now
+                    ready.append(item)
+                    held.append(faust_event)
+                if len(ready) >= batch_max:
+                    self._apply_ready()
             poll()
+
+    def _apply_ready(self) -> None:
+        """Apply the gathered batch, then ack its messages."""
+        ready, held = self._ready, self._held
+        if not ready:
+            return
+        assert self.processor is not None
+        try:
+            self.processor.apply_batch(ready)
+        finally:
+            for faust_event in held:
+                faust_event.ack()
+            ready.clear()
+            held.clear()
+
+    async def flush_batch(self) -> None:
+        """Apply a partial batch whose oldest event has waited ``batch_ms``."""
+        if self._ready and time.time() - self._batch_started >= self.settings.batch_ms / 1000:
+            self._apply_ready()
 
     def _behind(self, partition: int) -> Any:
         """Whether an input of ``partition`` has records on the broker beyond what was fetched."""
@@ -225,13 +257,17 @@ class Worker:
             return
         now_ms = int(time.time() * 1000)
         for partition in self.aligner.partitions():
-            for ready, held in self.aligner.release(partition, self._behind(partition), now_ms):
-                processor.apply(ready)
-                held.ack()
+            for item, faust_event in self.aligner.release(partition, self._behind(partition), now_ms):
+                self._ready.append(item)
+                self._held.append(faust_event)
+        self._apply_ready()
         self.metrics.aligned_buffered.set(self.aligner.buffered)
 
     async def _on_partitions_revoked(self, app: faust.App, revoked: Any, **kwargs: Any) -> None:
         if self.processor is not None:
+            # What was released is applied and acked before the partitions go, so their
+            # committed offsets and the flushed state cover it.
+            self._apply_ready()
             partitions = {tp.partition for tp in revoked}
             # Never applied nor acked: the partitions' next owner reads them again.
             self.aligner.discard(partitions)
@@ -294,6 +330,7 @@ class Worker:
 
     async def _on_before_shutdown(self, app: faust.App, **kwargs: Any) -> None:
         if self.processor is not None:
+            self._apply_ready()
             self.processor.cache.flush()
             self.checkpointer.save_if_due(force=True)
             log.info("stopping: %s", health(self))

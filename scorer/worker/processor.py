@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from scorer.events import ClickEvent, ConsentEvent, decode_click, decode_consent, decode_purchase, InvalidEvent, list_payload, PurchaseEvent, score_payload
+from scorer.events import ClickEvent, ConsentEvent, decode_click, decode_consent, decode_purchase, InvalidEvent, list_payload, PurchaseEvent, RecommendationList, Score, score_payload
 from scorer.recommend import Recommender
 from scorer.scoring import ScoringEngine, ScoringPipeline, UserModel
 from scorer.worker.prometheus import ScorerMetrics
@@ -25,6 +25,13 @@ from scorer.worker.wiring import list_policy
 
 
 audit = logging.getLogger("scorer.audit")
+
+
+def _kind(event: ClickEvent | PurchaseEvent | ConsentEvent) -> str:
+    """The event's kind as list triggers name it: a click type, ``purchase`` or ``consent``."""
+    if isinstance(event, ClickEvent):
+        return event.type
+    return "purchase" if isinstance(event, PurchaseEvent) else "consent"
 
 
 @dataclass(slots=True, frozen=True)
@@ -144,50 +151,85 @@ class EventProcessor:
         return Accepted(topic, self._sources[topic], partition, offset, key, value, event, received_at, record_ts)  # type: ignore[arg-type]
 
     def apply(self, accepted: Accepted) -> None:
-        """Run an accepted event through the engine and publish what it produced."""
+        """Run one accepted event through the engine and publish what it produced."""
+        self.apply_batch((accepted,))
+
+    def apply_batch(self, batch: Sequence[Accepted]) -> None:
+        """Run accepted events through the engine in order, then publish what they produced.
+
+        Two phases: every event is folded in first (state, score, list), then the clock is
+        read once and the outputs are produced, so each payload's ``published_at`` and the
+        latency histograms describe the moment of publishing. A user gets at most one list
+        per batch, built at their last trigger event (see :meth:`ScoringEngine.process`).
+        """
+        last: dict[bytes, int] = {}
+        if len(batch) > 1:
+            triggers = self.engine.policy.triggers
+            for index, accepted in enumerate(batch):
+                if _kind(accepted.event) in triggers:
+                    last[accepted.key] = index
+        results = [self._fold(accepted, last.get(accepted.key, index) == index) for index, accepted in enumerate(batch)]
+        if not any(results):
+            return
+        now = self.clock()
+        published_ms = int(now * 1000)
+        produce, metrics = self.publisher.produce, self.metrics
+        scores_topic, lists_topic, model_topics = self._scores_topic, self._lists_topic, self._model_topics
+        for accepted, result in zip(batch, results):
+            if result is None:
+                continue
+            score, built, outputs = result
+            key = accepted.key
+            for name, output in outputs:
+                model_topic = model_topics[name]
+                produce(model_topic, key, output.payload(published_ms))
+                metrics.count_published(model_topic)
+            if built is not None:
+                produce(lists_topic, key, list_payload(built, published_ms))
+                metrics.count_published(lists_topic)
+            if score is None:
+                continue
+            produce(scores_topic, key, score_payload(score, published_ms))
+            self.scored += 1
+            metrics.count_published(scores_topic)
+            metrics.event_to_publish.observe(now - accepted.event.ts / 1000)
+            if accepted.record_ts is not None:
+                metrics.record_to_publish.observe(now - accepted.record_ts)
+            if accepted.received_at is not None:
+                metrics.consume_to_publish.observe(now - accepted.received_at)
+
+    def _fold(self, accepted: Accepted, last_for_user: bool) -> tuple[Score | None, RecommendationList | None, list] | None:
+        """Apply one event to state; what it produced, or None when it produced nothing to publish."""
         topic, partition, offset, key, value, event = (
             accepted.topic, accepted.partition, accepted.offset, accepted.key, accepted.value, accepted.event,
         )
         metrics = self.metrics
         self.offsets[(topic, partition)] = offset
-        if self.engine.is_late(partition, event.ts):
+        engine = self.engine
+        if engine.is_late(partition, event.ts):
             metrics.count_late(topic)
             self.late += 1
         if isinstance(event, ConsentEvent):
             self._consent(topic, partition, offset, key, value, event, accepted.record_ts)
-            return
-        replayed, suppressed, duplicates = self.engine.replayed, self.engine.suppressed, self.pipeline.duplicates
+            return None
+        replayed, suppressed, duplicates = engine.replayed, engine.suppressed, self.pipeline.duplicates
         try:
             # _decode checked that the key is the user id.
-            score = self.engine.process(accepted.source, partition, offset, key, event)
+            score = engine.process(accepted.source, partition, offset, key, event, last_for_user)
         except Exception as exc:  # noqa: BLE001 - one bad event must not stop the partition
             self.dead_letter(topic, partition, offset, key, value, "processing_error", repr(exc))
-            return
-        built = self.engine.recommendation
-        now = self.clock()
-        for name, output in self.engine.outputs:
-            model_topic = self._model_topics[name]
-            self.publisher.produce(model_topic, key, output.payload(int(now * 1000)))
-            metrics.count_published(model_topic)
-        if built is not None:
-            self.publisher.produce(self._lists_topic, key, list_payload(built, int(now * 1000)))
-            metrics.count_published(self._lists_topic)
+            return None
+        built, outputs = engine.recommendation, engine.outputs
         if score is None:
-            if self.engine.replayed != replayed:
+            if engine.replayed != replayed:
                 metrics.replayed.inc()
-            elif self.engine.suppressed != suppressed:
+            elif engine.suppressed != suppressed:
                 metrics.suppressed.inc()
             elif self.pipeline.duplicates != duplicates:
                 metrics.duplicates.inc()
-            return
-        self.publisher.produce(self._scores_topic, key, score_payload(score, int(now * 1000)))
-        self.scored += 1
-        metrics.count_published(self._scores_topic)
-        metrics.event_to_publish.observe(now - event.ts / 1000)
-        if accepted.record_ts is not None:
-            metrics.record_to_publish.observe(now - accepted.record_ts)
-        if accepted.received_at is not None:
-            metrics.consume_to_publish.observe(now - accepted.received_at)
+            if built is None and not outputs:
+                return None
+        return score, built, outputs
 
     def settled(self, topic: str, partition: int, offset: int) -> None:
         """Note a message handled without reaching the engine (a tombstone, a dead letter)."""
