@@ -21,7 +21,7 @@ True
 True
 >>> engine.apply_consent(2, 3, 1, b"u1", ConsentEvent("c2", "u1", 1_700_000_000_003, "erase"))
 True
->>> engine.store.get(3, b"u1") is None
+>>> engine.store.get(3, b"u1").is_marker  # only when the erasure happened is kept
 True
 """
 
@@ -59,6 +59,12 @@ class ListPolicy:
     k: int = 10
 
 
+#: How long an erasure marker outlives the erasure, in the partition's event time: events
+#: of the user dated before the erasure are recognised (and change nothing) if they are read
+#: within this time, late, redelivered after a crash or replayed. Longer than the lateness
+#: bound and any redelivery; history replayed from further back must leave erased users out.
+ERASURE_HORIZON_S = 30 * 86_400.0
+
 # Live quality needs 20 candidates (HR@20) even when fewer are published.
 _EVALUATED = 20
 
@@ -74,6 +80,7 @@ class ScoringEngine:
         policy: ListPolicy = ListPolicy(),
         lineage: str = "reco",
         user_models: Sequence[UserModel] = (),
+        erasure_horizon_s: float = ERASURE_HORIZON_S,
     ) -> None:
         self.pipeline = pipeline
         self.user_models = tuple(user_models)
@@ -89,6 +96,13 @@ class ScoringEngine:
         self.purchases = 0
         self.consent_applied = 0
         self.expired = 0
+        # Events of erased users dated up to their erasure: nothing changed, nothing published.
+        self.erased = 0
+        # Pending examples found in records restored from the changelog, queued again for their windows.
+        self.restored_pending = 0
+        self.erasure_horizon_ms = int(erasure_horizon_s * 1000)
+        # Partitions whose restored records' pending examples are queued.
+        self._queued_partitions: set[int] = set()
         self.recommendation: RecommendationList | None = None
         # Next-item quality of the lists: each user's last list is checked against their next view.
         self.next_item = WindowedNextItem()
@@ -138,6 +152,11 @@ class ScoringEngine:
         if stored is not None and stored.opted_out:
             self.suppressed += 1
             return None
+        if stored is not None and event.ts <= stored.erased_at:
+            self.erased += 1
+            return None
+        if partition not in self._queued_partitions:
+            self._queue_restored(partition)
         duplicates = self.pipeline.duplicates
         record, score = self.pipeline.handle(stored, event)
         if record is not stored:
@@ -222,8 +241,17 @@ class ScoringEngine:
             return False
         self.consent_applied += 1
         if event.action == "erase":
-            self.store.delete(partition, key)
+            # A marker, not a deletion: events dated before the erasure that are read after it
+            # (late, redelivered, replayed) must not bring the user back. It reaches the
+            # changelog with the next flush, before the request's offset is committed.
+            erased_at = max(event.ts, stored.erased_at if stored is not None else 0)
+            touched = max(self._stream_time.get(partition, 0), event.ts)
+            marker = UserRecord.erasure_marker(stored.positions if stored is not None else [], erased_at, touched)
+            if stored is None:
+                marker.advance(source, position)
+            self.store.put(partition, key, marker)
             self._last_lists.pop(key, None)
+            self._owed.discard(key)
             if self.recommender is not None:
                 self.recommender.forget_user(event.user_id)
             for model in self.user_models:
@@ -245,10 +273,15 @@ class ScoringEngine:
 
         Idle means: neither the user's own latest event nor the partition clock when their
         record last changed is within the TTL. A record that holds only an opt-out is never
-        idle: consent is forgotten only by erasure.
+        idle: consent is forgotten only by erasure. An erasure marker goes once the
+        partition's clock is :data:`ERASURE_HORIZON_S` past the erasure.
         """
         now = self._stream_time.get(partition, 0)
-        if not now or record.state.ref_ts <= 0:
+        if not now:
+            return False
+        if record.is_marker:
+            return now - max(record.erased_at, record.touched) > self.erasure_horizon_ms
+        if record.state.ref_ts <= 0:
             return False
         last = max(record.state.ref_ts, record.touched)
         return now - last > self.pipeline.bounds.ttl_s * 1000
@@ -262,9 +295,24 @@ class ScoringEngine:
         """True for an event behind its partition's clock by more than the lateness bound."""
         return ts < self._stream_time.get(partition, 0) - self.pipeline.bounds.lateness_s * 1000
 
+    def _queue_restored(self, partition: int) -> None:
+        """Queue the label windows of records this worker did not fold in itself.
+
+        Records restored from the changelog (a restart, a rebalance) hold pending examples
+        whose windows the in-memory expiry queue knows nothing of; without this they would
+        wait until their user's next event. Runs once per partition, before its first event.
+        """
+        self._queued_partitions.add(partition)
+        for key, record in self.store.items(partition):
+            due = self.pipeline.next_due(record)
+            if due is not None:
+                self.expiries.push(partition, due, key)
+                self.restored_pending += len(record.pending)
+
     def forget(self, partitions: set[int]) -> None:
         """Drop in-memory bookkeeping of partitions no longer owned."""
         self.expiries.forget(partitions)
+        self._queued_partitions -= partitions
         for partition in partitions:
             self._stream_time.pop(partition, None)
 

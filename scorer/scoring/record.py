@@ -28,7 +28,7 @@ class UserRecord:
     (True, [41, 7])
     """
 
-    __slots__ = ("state", "pending", "positions", "latest", "opted_out", "session", "last_list_ts", "touched", "extras")
+    __slots__ = ("state", "pending", "positions", "latest", "opted_out", "session", "last_list_ts", "touched", "extras", "erased_at")
 
     def __init__(
         self,
@@ -41,6 +41,7 @@ class UserRecord:
         last_list_ts: int = 0,
         touched: int = 0,
         extras: dict | None = None,
+        erased_at: int = 0,
     ) -> None:
         self.state = state if state is not None else UserState()
         self.pending = pending if pending is not None else PendingExamples()
@@ -57,6 +58,9 @@ class UserRecord:
         self.touched = touched
         # Fields of the per-user models beside propensity (segments, lifetime value), by model name.
         self.extras = extras if extras is not None else {}
+        # Event time of the user's last erasure: their events up to it change nothing, whenever
+        # they are read (late, redelivered after a crash, replayed). 0: never erased.
+        self.erased_at = erased_at
 
     def advance(self, source: int, position: int) -> bool:
         """Record that the event at ``position`` of ``source`` is folded in; False if it already was."""
@@ -87,6 +91,7 @@ class UserRecord:
                 self.last_list_ts,
                 self.touched,
                 self.extras,
+                self.erased_at,
             ]
         )
 
@@ -99,6 +104,7 @@ class UserRecord:
         state, items, dropped, positions, latest, opted_out, session, last_list_ts = fields[:8]
         touched = fields[8] if len(fields) > 8 else 0
         extras = fields[9] if len(fields) > 9 else {}
+        erased_at = fields[10] if len(fields) > 10 else 0
         return cls(
             UserState.from_fields(state),
             PendingExamples(items, dropped),
@@ -109,7 +115,18 @@ class UserRecord:
             last_list_ts,
             touched,
             extras,
+            erased_at,
         )
+
+    @classmethod
+    def erasure_marker(cls, positions: list[int], erased_at: int, touched: int) -> UserRecord:
+        """What an erasure leaves: nothing about the user, only when it happened and the input positions."""
+        return cls(positions=list(positions), touched=touched, erased_at=erased_at)
+
+    @property
+    def is_marker(self) -> bool:
+        """True for a record that holds an erasure and nothing the user did since."""
+        return self.erased_at > 0 and self.state.ref_ts <= 0 and not self.opted_out
 
     def consent_only(self) -> UserRecord:
         """What outlives the TTL of an opted-out user: the opt-out and the input positions, nothing else."""

@@ -34,6 +34,10 @@ class RecordStore(Protocol):
 
     def delete(self, partition: int, key: bytes) -> None: ...
 
+    def items(self, partition: int) -> Iterator[tuple[bytes, UserRecord]]:
+        """The partition's records, safe to iterate while the engine writes."""
+        ...
+
 
 class MemoryStore(Generic[V]):
     """Values in plain dicts, by partition: decoded records or their serialized bytes."""

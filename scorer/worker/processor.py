@@ -49,6 +49,13 @@ class Accepted:
     record_ts: float | None
 
 
+@dataclass(slots=True, frozen=True)
+class _Erased:
+    """An erasure request folded in; its tombstones go out in the publishing phase, in order."""
+
+    applied: bool
+
+
 class EventProcessor:
     """Decode, check the key, run the scoring engine, publish or dead-letter."""
 
@@ -178,6 +185,9 @@ class EventProcessor:
         for accepted, result in zip(batch, results):
             if result is None:
                 continue
+            if isinstance(result, _Erased):
+                self._tombstone(accepted, result.applied, now)
+                continue
             score, built, outputs = result
             key = accepted.key
             for name, output in outputs:
@@ -198,7 +208,7 @@ class EventProcessor:
             if accepted.received_at is not None:
                 metrics.consume_to_publish.observe(now - accepted.received_at)
 
-    def _fold(self, accepted: Accepted, last_for_user: bool) -> tuple[Score | None, RecommendationList | None, list] | None:
+    def _fold(self, accepted: Accepted, last_for_user: bool) -> tuple[Score | None, RecommendationList | None, list] | _Erased | None:
         """Apply one event to state; what it produced, or None when it produced nothing to publish."""
         topic, partition, offset, key, value, event = (
             accepted.topic, accepted.partition, accepted.offset, accepted.key, accepted.value, accepted.event,
@@ -210,8 +220,7 @@ class EventProcessor:
             metrics.count_late(topic)
             self.late += 1
         if isinstance(event, ConsentEvent):
-            self._consent(topic, partition, offset, key, value, event, accepted.record_ts)
-            return None
+            return self._consent(topic, partition, offset, key, value, event)
         replayed, suppressed, duplicates = engine.replayed, engine.suppressed, self.pipeline.duplicates
         try:
             # _decode checked that the key is the user id.
@@ -240,7 +249,7 @@ class EventProcessor:
 
         Each message is consumed once and ends in exactly one of: scored (a click with a
         score), learned from (a purchase, an applied consent request), rejected, replayed,
-        suppressed, duplicate (a repeated event id), a consent tombstone, or still buffered
+        suppressed, erased (an event dated before its user's erasure), duplicate (a repeated event id), a consent tombstone, or still buffered
         for event-time alignment. ``late`` counts events handled normally but behind the
         partition's clock by more than the lateness bound; they are in the other counts too.
         """
@@ -253,6 +262,7 @@ class EventProcessor:
             "rejected": sum(self.rejected.values()),
             "replayed": engine.replayed,
             "suppressed": engine.suppressed,
+            "erased": engine.erased,
             "duplicates": self.pipeline.duplicates,
             "tombstones": self.tombstones,
             "buffered": self.buffered(),
@@ -269,31 +279,35 @@ class EventProcessor:
         key: bytes,
         value: bytes,
         event: ConsentEvent,
-        record_ts: float | None,
-    ) -> None:
+    ) -> "_Erased | None":
         try:
             applied = self.engine.apply_consent(self._sources[topic], partition, offset, key, event)
         except Exception as exc:  # noqa: BLE001 - same rule as for events
             self.dead_letter(topic, partition, offset, key, value, "processing_error", repr(exc))
-            return
+            return None
         if not applied:
             self.metrics.replayed.inc()
-            return
-        if event.action == "erase":
-            for output in self._erase_topics:
-                self.publisher.produce(output, key, None)
-            done = self.clock()
-            if record_ts is not None:
-                self.metrics.erasure.observe(done - record_ts)
-            # The audit trail names the request, never the person.
-            audit.info(
-                "%s",
-                orjson.dumps(
-                    {"audit": "erasure", "request_event_id": event.event_id, "request_ts": event.ts,
-                     "partition": partition, "completed_at": int(done * 1000)}
-                ).decode(),
-            )
-        self.metrics.consent.labels(action=event.action).inc()
+        else:
+            self.metrics.consent.labels(action=event.action).inc()
+        # Tombstones go out again for a redelivered erasure too: its first ones may have been
+        # lost with the process that applied it, and one more tombstone costs nothing.
+        return _Erased(applied) if event.action == "erase" else None
+
+    def _tombstone(self, accepted: Accepted, applied: bool, now: float) -> None:
+        """Publish an erasure: a tombstone for the user on every output topic keyed by user."""
+        for output in self._erase_topics:
+            self.publisher.produce(output, accepted.key, None)
+        if accepted.record_ts is not None:
+            self.metrics.erasure.observe(now - accepted.record_ts)
+        event = accepted.event
+        # The audit trail names the request, never the person.
+        audit.info(
+            "%s",
+            orjson.dumps(
+                {"audit": "erasure", "request_event_id": event.event_id, "request_ts": event.ts,
+                 "partition": accepted.partition, "completed_at": int(now * 1000), "redelivered": not applied}
+            ).decode(),
+        )
 
     def forget(self, partitions: set[int]) -> None:
         """Drop in-memory bookkeeping of partitions this worker no longer owns."""

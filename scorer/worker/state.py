@@ -148,6 +148,22 @@ class RecordCache:
         self._store.delete(partition, key)
         self._write_changelog(partition, key, None)
 
+    def items(self, partition: int) -> Iterator[tuple[bytes, UserRecord]]:
+        """The partition's records: those in memory as they are, the others decoded without caching."""
+        keys = dict.fromkeys(key for key, _ in self._store.items(partition))
+        live = self._live
+        for key, (owner, _) in list(live.items()):
+            if owner == partition:
+                keys.setdefault(key)
+        for key in keys:
+            entry = live.get(key)
+            if entry is not None:
+                yield key, entry[1]
+                continue
+            raw = self._store.get(partition, key)
+            if raw is not None:
+                yield key, UserRecord.from_bytes(raw)
+
     def sweep(
         self,
         partition: int,

@@ -1,3 +1,4 @@
+import dataclasses
 """Clicks produced by any Kafka client come back as valid scores, keyed by user."""
 
 import json
@@ -77,6 +78,8 @@ def test_user_view_shows_current_features_and_404_for_strangers(settings, start_
 
 
 def test_views_produce_recommendation_lists_within_the_rate_limit(settings, start_worker_for):
+    # One event a batch: the rate limit alone decides (coalescing within a batch is unit-tested).
+    settings = dataclasses.replace(settings, batch_max=1)
     start_worker_for(settings)
     out = producer(settings)
     # Two users browse the same three items in order; then u3 views item a.

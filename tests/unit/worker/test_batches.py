@@ -70,3 +70,24 @@ def test_batches_publish_the_same_scores_and_one_list_per_user_per_batch():
         wanted = {key for event_id, key in by_event.items() if event_id in window}
         assert wanted == set(counts)
     assert batched.accounting()["unaccounted"] == 0
+
+
+def test_an_erasure_in_a_batch_is_published_after_the_users_earlier_outputs():
+    processor, publisher = _processor()
+    click = {"event_id": "c1", "user_id": "u9", "ts": 1_767_225_600_000, "type": "product_view", "item_id": "i1"}
+    erase = {"event_id": "k1", "user_id": "u9", "ts": 1_767_225_601_000, "action": "erase"}
+    batch = [
+        processor.accept(SETTINGS.topic_clickstream, 0, 0, b"u9", orjson.dumps(click)),
+        processor.accept(SETTINGS.topic_consent, 0, 0, b"u9", orjson.dumps(erase)),
+    ]
+    processor.apply_batch(batch)
+    for topic in (SETTINGS.topic_scores_propensity, SETTINGS.topic_scores_recommendations):
+        last = [record for record in publisher.records if record.topic == topic][-1]
+        assert last.key == b"u9" and last.value is None
+    # The same request redelivered (its offset not committed before a crash) is recognised
+    # as applied, and its tombstones go out again.
+    before = len(publisher.on(SETTINGS.topic_scores_propensity))
+    processor.apply_batch([processor.accept(SETTINGS.topic_consent, 0, 0, b"u9", orjson.dumps(erase))])
+    again = publisher.on(SETTINGS.topic_scores_propensity)[before:]
+    assert [record.value for record in again] == [None]
+    assert processor.replayed == 1 and processor.accounting()["unaccounted"] == 0
