@@ -99,10 +99,7 @@ class Settings:
         500, "Longest wait for an input topic that is behind but has nothing buffered, before a partition's other inputs go on in event-time order."
     )
     batch_max: int = _setting(
-        500, "Most events applied as one batch: state folded in, then outputs published with one clock read."
-    )
-    batch_ms: float = _setting(
-        10.0, "Longest time an event released in event-time order waits for its batch to fill before it is applied."
+        500, "Most events applied as one batch (what one event-time release lets go): state folded in, then outputs published with one clock read."
     )
     max_future_s: float = _setting(
         3600.0, "An event dated more than this many seconds after its Kafka record's timestamp is dead-lettered (`future_timestamp`)."

@@ -9,8 +9,9 @@ inputs, each partition keeps a small buffer per input and releases the buffered 
 the lowest event time, but only once every input either has a head buffered too or has
 nothing left to read on the broker. An input that is behind (its broker end is past what
 was fetched) but has nothing buffered holds the partition back for at most
-``max_idle_ms`` of arrival time, so a slow fetch delays scoring by a bounded time and
-never stops it.
+``max_idle_ms`` of arrival time when its lag is not known yet; when the broker is known to
+hold more of it, the partition waits for that fetch (as Kafka Streams does since KIP-695),
+up to ``max_lag_wait_ms``. A slow fetch delays scoring by a bounded time and never stops it.
 
 Live traffic, where every input is caught up, goes straight through; a backlog comes
 out in the order ``scorer evaluate`` reads the same events from files, so the worker and
@@ -31,8 +32,13 @@ time, used only for the idle bound).
 >>> list(aligner.release(0, behind=caught_up, now_ms=20))
 ['click@30', 'purchase@35', 'click@40']
 >>> aligner.add(1, source=0, ts=50, item="click@50", now_ms=100)
->>> list(aligner.release(1, behind=lambda source: True, now_ms=300)), list(aligner.release(1, behind=lambda source: True, now_ms=601))
+>>> unknown = lambda source: None  # nothing fetched from the other input yet
+>>> list(aligner.release(1, behind=unknown, now_ms=300)), list(aligner.release(1, behind=unknown, now_ms=601))
 ([], ['click@50'])
+>>> aligner.add(2, source=0, ts=60, item="click@60", now_ms=0)
+>>> lagging = lambda source: True  # the broker holds purchases not fetched yet
+>>> list(aligner.release(2, behind=lagging, now_ms=5_000)), list(aligner.release(2, behind=lagging, now_ms=30_000))
+([], ['click@60'])
 """
 
 from __future__ import annotations
@@ -49,12 +55,14 @@ T = TypeVar("T")
 class InputAligner(Generic[T]):
     """Per partition, one FIFO per input source; releases heads in event-time order."""
 
-    def __init__(self, sources: int, max_idle_ms: int) -> None:
+    def __init__(self, sources: int, max_idle_ms: int, max_lag_wait_ms: int = 30_000) -> None:
         self.sources = sources
         self.max_idle_ms = max_idle_ms
+        self.max_lag_wait_ms = max(max_lag_wait_ms, max_idle_ms)
         # partition -> one deque per source of (event ts, arrival ms, item)
         self._queues: dict[int, list[deque[tuple[int, int, T]]]] = {}
         self.buffered = 0
+        self.released_early = 0
 
     def add(self, partition: int, source: int, ts: int, item: T, now_ms: int) -> None:
         """Buffer ``item`` (event time ``ts``) read from ``source`` at arrival time ``now_ms``."""
@@ -64,12 +72,15 @@ class InputAligner(Generic[T]):
         queues[source].append((ts, now_ms, item))
         self.buffered += 1
 
-    def release(self, partition: int, behind: Callable[[int], bool], now_ms: int) -> Iterator[T]:
+    def release(self, partition: int, behind: Callable[[int], bool | None], now_ms: int) -> Iterator[T]:
         """Yield the partition's items that can go now, oldest event time first.
 
-        ``behind(source)`` is True when that input has records on the broker that were not
-        fetched yet. An item goes when no empty input is behind, or when the oldest
-        buffered head has waited ``max_idle_ms`` since it arrived.
+        ``behind(source)`` is True when that input is known to have records on the broker
+        that were not fetched yet, None when that is not known yet (nothing fetched), False
+        when it is caught up. An item goes when no empty input is behind; an input of
+        unknown lag holds the others back for ``max_idle_ms``, one known to lag (a fetch
+        will come) for up to ``max_lag_wait_ms`` (a safety bound against a fetch that never
+        comes: a busy worker catching up on a backlog fetches the topics unevenly for seconds).
         """
         queues = self._queues.get(partition)
         if queues is None:
@@ -86,10 +97,13 @@ class InputAligner(Generic[T]):
             if best < 0:
                 del self._queues[partition]
                 return
-            if now_ms - waited_since < self.max_idle_ms and any(
-                not queue and behind(source) for source, queue in enumerate(queues)
-            ):
+            waited = now_ms - waited_since
+            lags = [behind(source) for source, queue in enumerate(queues) if not queue]
+            if waited < self.max_lag_wait_ms and (True in lags or (None in lags and waited < self.max_idle_ms)):
                 return
+            if True in lags or None in lags:
+                # Released on a time bound while an input might still hold older events.
+                self.released_early += 1
             self.buffered -= 1
             yield queues[best].popleft()[2]
 

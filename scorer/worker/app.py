@@ -125,11 +125,6 @@ class Worker:
         self._source_of = {topic: index for index, topic in enumerate(settings.input_topics)}
         self._fetched: dict[tuple[str, int], int] = {}
         self.app.timer(0.05, name="release_idle")(self.release_idle)
-        # Released events not applied yet, and their Faust events to ack once they are.
-        self._ready: list[Any] = []
-        self._held: list[Any] = []
-        self._batch_started = 0.0
-        self.app.timer(settings.batch_ms / 1000, name="flush_batch")(self.flush_batch)
         self.app.agent(self.inputs, name="score_events")(self.score_events)
         add_views(self.app, self.users, self, self._exposition)
 
@@ -175,17 +170,16 @@ class Worker:
             self.processor = EventProcessor(
                 self.settings, self.pipeline, cache, self.publisher, self.metrics, make_recommender(self.settings)
             )
-            self.processor.buffered = lambda: self.aligner.buffered + len(self._ready)
+            self.processor.buffered = lambda: self.aligner.buffered
         return self.processor
 
     async def score_events(self, stream: faust.StreamT) -> None:
-        """Accept each message, let the aligner order a partition's inputs in event time, apply in batches, ack.
+        """Accept each message, let the aligner order a partition's inputs in event time, apply, ack.
 
         Acks are manual: a message is acked only once applied (or dead-lettered), so offsets
-        are never committed past an event still waiting in the aligner or in the batch, and a
-        crash redelivers it. The state flush before each commit covers exactly what was applied.
-        Released events gather into a batch applied when it holds ``batch_max`` events, or by
-        the ``flush_batch`` timer once its oldest has waited ``batch_ms``.
+        are never committed past an event still waiting in the aligner, and a crash
+        redelivers it. The state flush before each commit covers exactly what was applied.
+        What one release lets go (a backlog lets go many at a time) is applied as one batch.
         """
         processor = self._ensure_processor()
         accept = processor.accept
@@ -193,8 +187,6 @@ class Worker:
         poll = self.publisher.poll
         clock = time.time
         sources = self._source_of
-        ready, held = self._ready, self._held
-        batch_max = self.settings.batch_max
         async for event in stream.noack().events():
             message = event.message
             now = clock()
@@ -204,48 +196,36 @@ class Worker:
                 event.ack()
             else:
                 aligner.add(message.partition, sources[message.topic], accepted.event.ts, (accepted, event), int(now * 1000))
-                for item, faust_event in aligner.release(message.partition, self._behind(message.partition), int(now * 1000)):
-                    if not ready:
-                        self._batch_started = now
-                    ready.append(item)
-                    held.append(faust_event)
-                if len(ready) >= batch_max:
-                    self._apply_ready()
+                self._apply(aligner.release(message.partition, self._behind(message.partition), int(now * 1000)))
             poll()
 
-    def _apply_ready(self) -> None:
-        """Apply the gathered batch, then ack its messages."""
-        ready, held = self._ready, self._held
-        if not ready:
+    def _apply(self, released: Any) -> None:
+        """Apply released (accepted, Faust event) pairs as one batch, then ack their messages."""
+        batch = list(released)
+        if not batch:
             return
         assert self.processor is not None
-        try:
-            self.processor.apply_batch(ready)
-        finally:
-            for faust_event in held:
+        batch_max = self.settings.batch_max
+        for start in range(0, len(batch), batch_max):
+            chunk = batch[start : start + batch_max]
+            self.processor.apply_batch([accepted for accepted, _ in chunk])
+            for _, faust_event in chunk:
                 faust_event.ack()
-            ready.clear()
-            held.clear()
-
-    async def flush_batch(self) -> None:
-        """Apply a partial batch whose oldest event has waited ``batch_ms``."""
-        if self._ready and time.time() - self._batch_started >= self.settings.batch_ms / 1000:
-            self._apply_ready()
 
     def _behind(self, partition: int) -> Any:
         """Whether an input of ``partition`` has records on the broker beyond what was fetched."""
         consumer = self.app.consumer
         topics = self.settings.input_topics
 
-        def behind(source: int) -> bool:
+        def behind(source: int) -> bool | None:
             topic = topics[source]
             try:
                 end = consumer.highwater(TP(topic, partition))
             except Exception:  # noqa: BLE001 - nothing fetched for it yet
                 end = None
             if end is None:
-                # Not fetched yet: assume there is something to wait for (bounded by the idle time).
-                return True
+                # Nothing fetched yet: its lag is unknown (waited for up to the idle bound).
+                return None
             return self._fetched.get((topic, partition), -1) + 1 < end
 
         return behind
@@ -257,17 +237,11 @@ class Worker:
             return
         now_ms = int(time.time() * 1000)
         for partition in self.aligner.partitions():
-            for item, faust_event in self.aligner.release(partition, self._behind(partition), now_ms):
-                self._ready.append(item)
-                self._held.append(faust_event)
-        self._apply_ready()
+            self._apply(self.aligner.release(partition, self._behind(partition), now_ms))
         self.metrics.aligned_buffered.set(self.aligner.buffered)
 
     async def _on_partitions_revoked(self, app: faust.App, revoked: Any, **kwargs: Any) -> None:
         if self.processor is not None:
-            # What was released is applied and acked before the partitions go, so their
-            # committed offsets and the flushed state cover it.
-            self._apply_ready()
             partitions = {tp.partition for tp in revoked}
             # Never applied nor acked: the partitions' next owner reads them again.
             self.aligner.discard(partitions)
@@ -330,7 +304,6 @@ class Worker:
 
     async def _on_before_shutdown(self, app: faust.App, **kwargs: Any) -> None:
         if self.processor is not None:
-            self._apply_ready()
             self.processor.cache.flush()
             self.checkpointer.save_if_due(force=True)
             log.info("stopping: %s", health(self))

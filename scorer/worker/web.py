@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from scorer.events import partition_for
-from scorer.scoring import ScoringPipeline
+from scorer.scoring import InputAligner, ScoringPipeline
 from scorer.settings import Settings
 from scorer.worker.checkpoints import ModelCheckpointer
 from scorer.worker.processor import EventProcessor
@@ -30,6 +30,7 @@ class WorkerView(Protocol):
     processor: EventProcessor | None
     checkpointer: ModelCheckpointer
     training: SharedTraining | None
+    aligner: InputAligner[Any]
 
     def assignment(self) -> Iterable[Any]: ...
 
@@ -54,6 +55,10 @@ def health(view: WorkerView) -> dict[str, Any]:
         "rejected": dict(processor.rejected) if processor else {},
         # Where every consumed message went; "unaccounted" stays 0.
         "accounting": processor.accounting() if processor else {},
+        # Resolved examples the propensity model learned, and how many were purchases.
+        "learned": {"examples": view.pipeline.learned, "positive": view.pipeline.learned_positive},
+        # Events released in event-time order on a time bound, while another input might have held older ones.
+        "aligned_early": view.aligner.released_early,
         "model": model.name,
         "model_version": model.version,
     }
