@@ -132,6 +132,8 @@ def demo(port: int, duration: float | None, rate: float, users: int, seed: int) 
 @click.option("--eval-from-file", type=int, metavar="N", help="Count metrics only from the N-th file on (1-based).")
 @click.option("--closed-windows-only", is_flag=True, help="Leave out clicks whose window runs past the end of the data.")
 @click.option("--plots", type=click.Path(file_okay=False, path_type=Path), help="Write PNG charts into this directory.")
+@click.option("--max-rejected", type=click.FloatRange(0.0, 1.0), default=0.10, show_default=True,
+              help="Fail when the decoder rejects more than this share of the input.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def evaluate(
     files: tuple[Path, ...],
@@ -140,6 +142,7 @@ def evaluate(
     eval_from_file: int | None,
     closed_windows_only: bool,
     plots: Path | None,
+    max_rejected: float,
     as_json: bool,
     **overrides: Any,
 ) -> None:
@@ -150,7 +153,8 @@ def evaluate(
     settings = load_settings(**overrides)
     try:
         result = evaluate_files(
-            settings, list(files), fmt, eval_after, eval_from_file, plots, closed_windows_only, progress=not as_json
+            settings, list(files), fmt, eval_after, eval_from_file, plots, closed_windows_only, progress=not as_json,
+            max_rejected_share=max_rejected,
         )
     except (DatasetError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
@@ -167,9 +171,16 @@ def _print_report(result: dict[str, Any]) -> None:
     table = Table(title=f"offline evaluation: {result['events']:,} events at {result['events_per_second']:,.0f}/s")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for section in ("propensity", "recommendations"):
-        for name, value in result.get(section, {}).items():
-            table.add_row(f"{section}.{name}", f"{value:.4f}" if isinstance(value, float) else str(value))
+    for section in ("propensity", "propensity.closed", "recommendations"):
+        found: Any = result
+        for part in section.split("."):
+            found = found.get(part, {})
+        for name, value in found.items():
+            if isinstance(value, dict):
+                continue
+            shown = f"[{value[0]:.4f}, {value[1]:.4f}]" if isinstance(value, list) else f"{value:.4f}" if isinstance(value, float) else str(value)
+            table.add_row(f"{section}.{name}", shown)
+    table.add_row("rejected", ", ".join(f"{r} {n}" for r, n in result.get("rejected_by_reason", {}).items()) or "0")
     Console().print(table)
     for path in result.get("plots", []):
         click.echo(f"wrote {path}")

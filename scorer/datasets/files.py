@@ -15,6 +15,11 @@ Formats:
   ``number_of_cds`` units of one item ``cd`` at ``dollar_value / number_of_cds`` each,
   dated at midnight UTC (several orders of a customer on one day keep file order).
 
+An empty field means absent, as in the event contract: a REES46-layout row with no
+``user_session`` (Taobao's, converted) gives a click without a session id, whose session
+is then derived from inactivity (``scorer.events.sessions``); an empty brand, category or
+price is left out.
+
 Each file is read whole and sorted by event time (stable, so equal times keep
 file order); several files are read one after another.
 """
@@ -65,19 +70,26 @@ def _read_rees46(path: Path) -> Iterator[tuple[str, dict]]:
                 ts = _rees46_ts(row["event_time"])
                 kind = row["event_type"]
                 common = {"event_id": f"{path.stem}:{row_number}", "user_id": row["user_id"], "ts": ts}
-                item = {
-                    "item_id": row["product_id"],
-                    "category": row["category_code"] or row["category_id"],
-                    "price": float(row["price"]),
-                }
+                item = {"item_id": row["product_id"]}
+                category = row["category_code"] or row["category_id"]
+                if category:
+                    item["category"] = category
+                if row["price"]:
+                    item["price"] = float(row["price"])
                 if row["brand"]:
                     item["brand"] = row["brand"]
+                session = row["user_session"]
             except (KeyError, ValueError) as exc:
                 raise DatasetError(f"{path}:{row_number}: not a REES46 row ({exc})") from None
             if kind == "purchase":
-                yield "purchase", {**common, "order_id": f"{row['user_session']}:{row_number}", "items": [item]}
+                # A purchase line needs a price; an unknown one counts as 0 rather than losing the order.
+                line = {"price": 0.0, **item}
+                yield "purchase", {**common, "order_id": f"{session or row['user_id']}:{row_number}", "items": [line]}
             elif kind in _REES46_CLICK_TYPES:
-                yield "click", {**common, "type": _REES46_CLICK_TYPES[kind], "session_id": row["user_session"], **item}
+                click = {**common, "type": _REES46_CLICK_TYPES[kind], **item}
+                if session:
+                    click["session_id"] = session
+                yield "click", click
 
 
 def _read_sessions(path: Path) -> Iterator[tuple[str, dict]]:

@@ -14,6 +14,23 @@ fields before the scorer knows them.
 ... except InvalidEvent as exc:
 ...     print(exc.reason)
 unknown_type
+
+An empty string in an optional field means the field is absent (CSV exports and many
+producers cannot write a null); in a required field it is still invalid:
+
+>>> click = decode_click(b'{"event_id":"e1","user_id":"u1","ts":1700000000000,"type":"page_view","session_id":"","brand":""}')
+>>> click.session_id, click.brand
+(None, None)
+
+Numbers are bounded (:data:`MAX_PRICE`, :data:`MAX_QUANTITY`): a price of 1e50 is not a
+price, and features multiply prices by quantities and sum them, so it is dead-lettered
+rather than left to overflow a model:
+
+>>> try:
+...     decode_click(b'{"event_id":"e1","user_id":"u1","ts":1700000000000,"type":"page_view","price":1e50}')
+... except InvalidEvent as exc:
+...     print(exc.reason)
+out_of_range
 """
 
 from __future__ import annotations
@@ -33,6 +50,11 @@ MAX_ID_LENGTH = 256
 #: Accepted event-time range, epoch ms: 1990-01-01 to 2100-01-01 (UTC); the CDNOW log starts in 1997.
 MIN_TS_MS = 631_152_000_000
 MAX_TS_MS = 4_102_444_800_000
+#: Largest accepted unit price, in any currency: above a billion (a private jet in yen) it is
+#: a producer's bug, and prices feed sums and products in the features.
+MAX_PRICE = 1e9
+#: Largest accepted quantity of one order line.
+MAX_QUANTITY = 100_000
 
 _CLICK_TYPES = frozenset(CLICK_TYPES)
 _OPTIONAL_CLICK_STRINGS = ("category", "brand", "query", "channel", "device")
@@ -89,7 +111,7 @@ def _load_object(raw: bytes) -> dict[str, Any]:
 
 def _id(doc: dict[str, Any], field: str, required: bool = True) -> str | None:
     value = doc.get(field)
-    if value is None:
+    if value is None or (value == "" and not required):
         if required:
             raise InvalidEvent("missing_field", f"{field} is required")
         return None
@@ -102,7 +124,7 @@ def _id(doc: dict[str, Any], field: str, required: bool = True) -> str | None:
 
 def _text(doc: dict[str, Any], field: str) -> str | None:
     value = doc.get(field)
-    if value is None:
+    if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise InvalidEvent("wrong_type", f"{field} must be a string")
@@ -115,6 +137,8 @@ def _amount(value: Any, field: str) -> float:
         raise InvalidEvent("wrong_type", f"{field} must be a number")
     if not math.isfinite(value) or value < 0:
         raise InvalidEvent("invalid_value", f"{field} must be finite and >= 0")
+    if value > MAX_PRICE:
+        raise InvalidEvent("out_of_range", f"{field} must be at most {MAX_PRICE:g}")
     return float(value)
 
 
@@ -136,6 +160,8 @@ def decode_click(raw: bytes) -> ClickEvent:
     if kind not in _CLICK_TYPES:
         raise InvalidEvent("unknown_type", f"unknown click type {str(kind)[:64]!r}")
     price = doc.get("price")
+    if price == "":
+        price = None
     return ClickEvent(
         event_id=event_id,  # type: ignore[arg-type]
         user_id=user_id,  # type: ignore[arg-type]
@@ -162,6 +188,8 @@ def _purchase_item(doc: Any, index: int) -> PurchaseItem:
         raise InvalidEvent("wrong_type", f"items[{index}].quantity must be an integer")
     if quantity < 0:
         raise InvalidEvent("invalid_value", f"items[{index}].quantity must be >= 0")
+    if quantity > MAX_QUANTITY:
+        raise InvalidEvent("out_of_range", f"items[{index}].quantity must be at most {MAX_QUANTITY}")
     return PurchaseItem(
         item_id=_id(doc, "item_id"),  # type: ignore[arg-type]
         price=_amount(doc["price"], f"items[{index}].price"),

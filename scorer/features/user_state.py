@@ -80,8 +80,21 @@ FEATURE_NAMES: tuple[str, ...] = (
     "secs_since_last_event",
     "cart_to_view_rate",
     "purchase_to_session_rate",
+    "purchase_to_view_rate",
+    "item_views_in_session",
+    "secs_since_item_viewed",
+    "category_views_in_session",
+    "category_views_by_user",
+    "item_purchased_by_user",
 )
 """Names of the features :meth:`UserState.to_x` returns, in a stable order."""
+
+#: ``secs_since_item_viewed`` of an item the user has not viewed before (as ``recency_s``).
+NEVER_VIEWED_S = -1.0
+
+# An item line: [views, decayed weight, latest view ts, the view ts before it,
+# views in the session numbered next, that session's number, units bought].
+_ITEM_LINE = [0, 0.0, 0, 0, 0, 0, 0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +159,7 @@ class UserState:
         "gap_s",
         "recent_ids",
         "context",
+        "session_categories",
     )
 
     def __init__(self) -> None:
@@ -175,6 +189,8 @@ class UserState:
         self.recent_ids: list[int] = []
         # item, category, brand and price of the latest click: what current_x() describes.
         self.context: list = [None, None, None, None]
+        # Product views per category in the current session (at most ``top_categories``).
+        self.session_categories: dict[str, int] = {}
 
     # -- time -----------------------------------------------------------------
 
@@ -229,6 +245,7 @@ class UserState:
             self.session_id = session_id
             self.session_start = self.session_last = ts
             self.session_events = self.session_views = self.session_carts = 0
+            self.session_categories = {}
         else:
             self.session_start = min(self.session_start, ts)
             self.session_last = max(self.session_last, ts)
@@ -274,12 +291,23 @@ class UserState:
             self.views_total += 1
             if in_session:
                 self.session_views += 1
+                if event.category:
+                    seen = self.session_categories
+                    seen[event.category] = seen.get(event.category, 0) + 1
+                    if len(seen) > bounds.top_categories:
+                        del seen[min(seen, key=seen.__getitem__)]
             if item is not None:
-                line = self.items.get(item)
-                if line is None:
-                    line = self.items[item] = [0, 0.0]
+                line = self._item_line(item)
                 line[0] += 1
                 line[1] += self._weight(event.ts, bounds.affinity_half_life_s)
+                if event.ts >= line[2]:
+                    line[3], line[2] = line[2], event.ts
+                elif event.ts > line[3]:
+                    line[3] = event.ts
+                if in_session:
+                    if line[5] != self.sessions_total:
+                        line[4], line[5] = 0, self.sessions_total
+                    line[4] += 1
                 if len(self.items) > bounds.top_items:
                     del self.items[min(self.items, key=lambda key: self.items[key][1])]
             if event.price is not None:
@@ -301,6 +329,14 @@ class UserState:
                 del self.cart[item]
         self._affinity(event.ts, event.category, event.brand, bounds)
 
+    def _item_line(self, item: str) -> list:
+        line = self.items.get(item)
+        if line is None:
+            line = self.items[item] = list(_ITEM_LINE)
+        elif len(line) < len(_ITEM_LINE):  # stored before the line had its time and session fields
+            line += _ITEM_LINE[len(line) :]
+        return line
+
     def _update_purchase(self, event: PurchaseEvent, bounds: StateBounds) -> None:
         self._count("purchases", event.ts)
         self._touch_session(event.ts, None, bounds)
@@ -313,6 +349,9 @@ class UserState:
                 in_cart[0] -= line.quantity
                 if in_cart[0] <= 0:
                     del self.cart[line.item_id]
+            viewed = self.items.get(line.item_id)
+            if viewed is not None:
+                self._item_line(line.item_id)[6] += line.quantity
             self._affinity(event.ts, line.category, line.brand, bounds)
 
     # -- features -------------------------------------------------------------
@@ -334,6 +373,15 @@ class UserState:
         dow_sin, dow_cos = _cycle((ts // _DAY_MS + _EPOCH_DOW) % 7, 7)
         avg_price = self.price_sum / self.price_n if self.price_n else 0.0
         cart_line = self.cart.get(item) if item is not None else None
+        item_line = self.items.get(item) if item is not None else None
+        if item_line is not None and len(item_line) < len(_ITEM_LINE):
+            item_line = item_line + _ITEM_LINE[len(item_line) :]
+        if item_line is None or not item_line[2]:
+            since_viewed = NEVER_VIEWED_S
+        else:
+            # The click itself may be the latest view of the item: then the one before it counts.
+            previous = item_line[3] if item_line[2] == ts else item_line[2]
+            since_viewed = (ts - previous) / 1000.0 if previous else NEVER_VIEWED_S
         x = {
             "recency_s": (ts - self.last_purchase_ts) / 1000.0 if self.orders else NO_PURCHASE_RECENCY_S,
             "has_purchased": 1.0 if self.orders else 0.0,
@@ -368,6 +416,14 @@ class UserState:
             secs_since_last_event=self.gap_s,
             cart_to_view_rate=self.carts_total / self.views_total if self.views_total else 0.0,
             purchase_to_session_rate=self.orders / self.sessions_total if self.sessions_total else 0.0,
+            purchase_to_view_rate=self.orders / self.views_total if self.views_total else 0.0,
+            item_views_in_session=(
+                float(item_line[4]) if item_line is not None and item_line[5] == self.sessions_total else 0.0
+            ),
+            secs_since_item_viewed=since_viewed,
+            category_views_in_session=float(self.session_categories.get(category, 0)) if category else 0.0,
+            category_views_by_user=self.category_weight.get(category, 0.0) if category else 0.0,
+            item_purchased_by_user=float(item_line[6]) if item_line is not None else 0.0,
         )
         return x
 
@@ -379,8 +435,9 @@ class UserState:
 
     @classmethod
     def from_fields(cls, fields: list) -> UserState:
-        state = cls.__new__(cls)
-        for name, value in zip(cls.__slots__, fields, strict=True):
+        # Fields added since a record was stored keep their defaults.
+        state = cls() if len(fields) < len(cls.__slots__) else cls.__new__(cls)
+        for name, value in zip(cls.__slots__, fields):
             setattr(state, name, value)
         return state
 

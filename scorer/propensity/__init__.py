@@ -4,7 +4,7 @@ Pure (events, river, numpy). ``registry`` names the classifiers, ``model`` wraps
 a version, ``explain`` says why a score is what it is, ``champion`` runs a challenger in
 the shadow after a drift, ``labels`` holds clicks until their conversion window closes,
 ``quality`` measures the published scores as labels resolve and ``metrics`` holds the
-exact whole-sample metrics of offline reports. A sibling of ``recommend``: neither
+exact whole-sample metrics of offline reports and ``intervals`` their bootstrap over users. A sibling of ``recommend``: neither
 imports the other; ``scoring`` joins them per event.
 """
 
@@ -14,6 +14,7 @@ from scorer.propensity.explain import contributions, reasons, score_with_reasons
 from scorer.propensity.champion import ChampionChallenger, example_log_loss
 from scorer.propensity.labels import CONVERSION_WINDOW_S, ExpiryQueue, PendingExamples, Resolved, as_float32
 from scorer.propensity.quality import OTHER, QualityTracker, UNKNOWN
+from scorer.propensity.intervals import bootstrap_by_user, weighted_log_loss, weighted_roc_auc
 from scorer.propensity.metrics import average_precision, base_rate_entropy, brier, calibration_bins, expected_calibration_error, log_loss, propensity_report, roc_auc
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "as_float32",
     "average_precision",
     "base_rate_entropy",
+    "bootstrap_by_user",
     "brier",
     "calibration_bins",
     "contributions",
@@ -41,4 +43,6 @@ __all__ = [
     "reasons",
     "roc_auc",
     "score_with_reasons",
+    "weighted_log_loss",
+    "weighted_roc_auc",
 ]

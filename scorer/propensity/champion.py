@@ -148,6 +148,19 @@ class ChampionChallenger:
     def learned_positive(self) -> int:
         return self.champion.learned_positive
 
+    @property
+    def refused(self) -> int:
+        """Learning steps refused because they would have made the champion non-finite."""
+        return self.champion.refused
+
+    @property
+    def nonfinite_scores(self) -> int:
+        return self.champion.nonfinite_scores
+
+    def is_finite(self) -> bool:
+        """Whether every running model is finite (a snapshot of a non-finite one is never sealed)."""
+        return self.champion.is_finite() and (self.challenger is None or self.challenger.is_finite())
+
     def predict(self, x: dict[str, float]) -> float:
         """The champion's probability: the only one ever served."""
         return self.champion.predict(x)

@@ -38,6 +38,10 @@ import orjson
 #: overrides it.
 CONVERSION_WINDOW_S = 1_800.0
 
+#: Most scored clicks one pending example may stand for (see :meth:`PendingExamples.add`):
+#: an example learned more often than this would swing an SGD model by itself.
+MAX_WEIGHT = 8
+
 
 def as_float32(values: Iterable[float]) -> list[float]:
     """The values rounded to float32, the precision pending examples are stored in.
@@ -104,9 +108,10 @@ class Resolved(NamedTuple):
 class PendingExamples:
     """A user's scored clicks awaiting their label, oldest first, bounded.
 
-    Each item is ``[ts, packed float32 values, converted, score, segment]``,
+    Each item is ``[ts, packed float32 values, converted, score, segment, weight]``,
     where ``converted`` is 0, or the milliseconds from the click to the purchase
-    that converted it (at least 1). A purchase marks
+    that converted it (at least 1), and ``weight`` is how many scored clicks the
+    example stands for (see :meth:`add`). A purchase marks
     the clicks in the window before it as converted; every example is learned
     once, when its window closes, with the label it has then. Learning
     positives at the purchase and negatives only when the window closes would
@@ -122,18 +127,51 @@ class PendingExamples:
         for item in self.items:
             if len(item) < 5:  # stored before scores and segments were kept
                 item[2:] = [item[2], 0.0, ""]
+            if len(item) < 6:  # stored before examples had weights
+                item.append(1)
         self.dropped = dropped
 
     def __len__(self) -> int:
         return len(self.items)
 
     def add(self, ts: int, values: list[float], limit: int = 16, score: float = 0.0, segment: str = "") -> None:
-        """Remember a scored click. Beyond ``limit`` the oldest is dropped unlabelled."""
+        """Remember a scored click, keeping at most ``limit`` examples.
+
+        Beyond ``limit`` two neighbours in time whose labels cannot differ (both still
+        unconverted, or both converted) become one: the later click stands for both with
+        their summed weight, up to :data:`MAX_WEIGHT`, and is learned that many times.
+        Clicks a few minutes apart share their label almost always (a purchase after the
+        later one converts both), so the learned label mix stays the real one, where
+        dropping the oldest lost busy sessions' clicks, and with them most positives.
+        Only when no pair can merge is the oldest dropped, counted in ``dropped``.
+
+        >>> pending = PendingExamples()
+        >>> for t in (0, 10, 1_000, 1_010, 5_000):
+        ...     pending.add(t, [float(t)], limit=3)
+        >>> [(item[0], item[5]) for item in pending.items], pending.dropped
+        ([(10, 2), (1010, 2), (5000, 1)], 0)
+        """
         # Six decimals are plenty for quality metrics and keep the stored record short.
-        self.items.append([ts, _pack(values), 0, round(score, 6), segment])
-        if len(self.items) > limit:
+        self.items.append([ts, _pack(values), 0, round(score, 6), segment, 1])
+        if len(self.items) > limit and not self._merge_closest():
             del self.items[0]
             self.dropped += 1
+
+    def _merge_closest(self) -> bool:
+        """Fold the closest mergeable pair into its later click; False when there is none."""
+        items = self.items
+        best, gap = -1, None
+        for i in range(len(items) - 1):
+            a, b = items[i], items[i + 1]
+            if bool(a[2]) != bool(b[2]) or a[5] + b[5] > MAX_WEIGHT:
+                continue
+            if gap is None or b[0] - a[0] < gap:
+                best, gap = i, b[0] - a[0]
+        if best < 0:
+            return False
+        items[best + 1][5] += items[best][5]
+        del items[best]
+        return True
 
     def latest_values(self) -> list[float]:
         """The feature values of the newest pending example."""
@@ -155,9 +193,12 @@ class PendingExamples:
             cut += 1
         if not cut:
             return []
+        # A merged example is resolved once per click it stands for: learned, and counted in the
+        # live quality, with the weight of the clicks it replaced.
         resolved = [
             Resolved(_unpack(item[1]), bool(item[2]), item[3], item[2] or window_ms, item[4])
             for item in self.items[:cut]
+            for _ in range(item[5])
         ]
         del self.items[:cut]
         return resolved

@@ -17,7 +17,7 @@ from scorer.scoring.pipeline import Scorer, ScoringPipeline, segment_of, segment
 from scorer.scoring.store import MemoryStore, RecordStore
 from scorer.scoring.engine import ListPolicy, ScoringEngine
 from scorer.scoring.user_models import UserModel
-from scorer.scoring.offline import PropensityRun, ScoredClick, label, run_offline
+from scorer.scoring.offline import PropensityRun, ScoredClick, label, label_with_users, run_offline
 from scorer.scoring.snapshot import FORMAT_VERSION, MAGIC, ModelSnapshot, SnapshotRejected, seal, unseal
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "UserModel",
     "UserRecord",
     "label",
+    "label_with_users",
     "run_offline",
     "seal",
     "segment_of",

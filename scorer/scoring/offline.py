@@ -9,12 +9,15 @@ closed in event time.
 Each counted click is labelled by what really happened next: positive if the
 same user purchased within the window after it. A click whose window reaches
 past the last event of the data counts as negative unless a purchase is seen
-(the data cannot say more), or is left out with ``closed_windows_only``.
+(the data cannot say more), or is left out with ``closed_windows_only``. Reports give
+both: near the end of a short sample most windows are cut off, and the whole-stream
+figure then mostly measures how those open windows were counted.
 """
 
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -44,6 +47,8 @@ class PropensityRun:
     purchases: dict[str, list[int]] = field(default_factory=dict)
     events: int = 0
     rejected: int = 0
+    #: Rejected input by the decoder's reason (the dead-letter reasons of the worker).
+    rejected_by_reason: Counter = field(default_factory=Counter)
     last_ts: int = 0
     next_item: NextItemEvaluator = field(default_factory=NextItemEvaluator)
 
@@ -69,8 +74,9 @@ def run_offline(
         source, decode = _DECODERS[kind]
         try:
             event = decode(orjson.dumps(doc))
-        except InvalidEvent:
+        except InvalidEvent as exc:
             run.rejected += 1
+            run.rejected_by_reason[exc.reason] += 1
             continue
         key = event.user_id.encode()
         counted = count_from(index, event.ts)
@@ -93,9 +99,20 @@ def label(
     run: PropensityRun, window_ms: int, closed_windows_only: bool = False
 ) -> tuple[list[bool], list[float], list[int]]:
     """Labels, scores and times of the counted clicks."""
+    labels, scores, times, _ = label_with_users(run, window_ms, closed_windows_only)
+    return labels, scores, times
+
+
+def label_with_users(
+    run: PropensityRun, window_ms: int, closed_windows_only: bool = False
+) -> tuple[list[bool], list[float], list[int], list[str]]:
+    """Labels, scores, times and users of the counted clicks (users for a bootstrap over users).
+
+    A click's window is closed when the data runs at least ``window_ms`` past it.
+    """
     for times in run.purchases.values():
         times.sort()
-    labels, scores, times = [], [], []
+    labels, scores, times, users = [], [], [], []
     for click in run.scored:
         if closed_windows_only and click.ts + window_ms > run.last_ts:
             continue
@@ -104,6 +121,7 @@ def label(
         labels.append(first < len(bought) and bought[first] - click.ts <= window_ms)
         scores.append(click.score)
         times.append(click.ts)
-    return labels, scores, times
+        users.append(click.user_id)
+    return labels, scores, times, users
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from scorer.events import ClickEvent, PurchaseEvent, Score
-from scorer.features import DEFAULT_BOUNDS, FEATURE_NAMES, StateBounds
+from scorer.features import DEFAULT_BOUNDS, FEATURE_NAMES, FeatureBuilder, StateBounds
 from scorer.propensity import CONVERSION_WINDOW_S, as_float32, PropensityModel, QualityTracker, Resolved
 from scorer.scoring.record import UserRecord
 
@@ -75,8 +75,11 @@ class ScoringPipeline:
         max_pending: int = 16,
         quality: QualityTracker | None = None,
         explain: int = 3,
+        features: FeatureBuilder | None = None,
     ) -> None:
         self.model = model
+        # The feature vector (user state plus catalog rates, bounded): scorer.features.vector.
+        self.features = features if features is not None else FeatureBuilder()
         self.window_ms = int(window_s * 1000)
         self.bounds = bounds
         self.max_pending = max_pending
@@ -104,12 +107,13 @@ class ScoringPipeline:
         if not record.state.update(event, self.bounds):
             self.duplicates += 1
             return record, None
+        self.features.observe(event)
         if isinstance(event, PurchaseEvent):
             record.pending.convert(event.ts, self.window_ms)
             return record, None
         self._learn(record.pending.expire(event.ts, self.window_ms))
         # Scored with exactly the (float32) values the pending example keeps.
-        values = as_float32(record.state.to_x(event).values())
+        values = as_float32(self.features.vector(record.state, event))
         x = dict(zip(FEATURE_NAMES, values))
         model = self.model
         probability, why = model.predict_with_reasons(x, self.explain)

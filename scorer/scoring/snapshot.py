@@ -40,6 +40,11 @@ not the classes, so the mapped model predicts exactly as before.
 >>> restored = unseal(raw, b"k" * 32)
 >>> restored.model.version, restored.positions, restored.created_ts
 ('doc.1', {'clickstream/0': 42}, 1700000000000)
+>>> model.classifier["LogisticRegression"]._weights["views"] = float("nan")
+>>> seal(ModelSnapshot(model), b"k" * 32)
+Traceback (most recent call last):
+    ...
+scorer.scoring.snapshot.NonFiniteModel: a model with non-finite parameters is never sealed
 >>> unseal(raw, b"another key")
 Traceback (most recent call last):
     ...
@@ -60,7 +65,7 @@ from typing import Any
 
 import river
 
-__all__ = ["FORMAT_VERSION", "LEGACY_MODULES", "MAGIC", "ModelSnapshot", "SnapshotRejected", "seal", "unseal"]
+__all__ = ["FORMAT_VERSION", "LEGACY_MODULES", "MAGIC", "ModelSnapshot", "NonFiniteModel", "SnapshotRejected", "seal", "unseal"]
 
 MAGIC = b"OMSN"
 FORMAT_VERSION = 1
@@ -96,6 +101,16 @@ class SnapshotRejected(ValueError):
         self.reason = reason
 
 
+class NonFiniteModel(ValueError):
+    """A model whose parameters are not finite: sealing it would carry the damage across a restart."""
+
+
+def _is_finite(model: Any) -> bool:
+    # Models that can tell (PropensityModel, ChampionChallenger) are asked; others are trusted.
+    check = getattr(model, "is_finite", None)
+    return bool(check()) if callable(check) else True
+
+
 @dataclass(slots=True)
 class ModelSnapshot:
     """A model and the input it reflects.
@@ -115,10 +130,13 @@ class ModelSnapshot:
 def seal(snapshot: ModelSnapshot, key: bytes) -> bytes:
     """Serialize ``snapshot`` and authenticate it with HMAC-SHA256 under ``key``.
 
-    Raises ValueError on an empty key, or when ``positions``/``extra`` are not JSON-able.
+    Raises ValueError on an empty key, or when ``positions``/``extra`` are not JSON-able, and
+    :class:`NonFiniteModel` (a ValueError) for a model with non-finite parameters.
     """
     if not key:
         raise ValueError("an empty key authenticates nothing")
+    if not _is_finite(snapshot.model):
+        raise NonFiniteModel("a model with non-finite parameters is never sealed")
     header = json.dumps(
         {
             "positions": {str(name): int(offset) for name, offset in snapshot.positions.items()},
@@ -139,7 +157,8 @@ def unseal(raw: bytes, key: bytes) -> ModelSnapshot:
     """Verify ``raw`` under ``key``, then (and only then) decode it.
 
     Raises SnapshotRejected on an empty key, a foreign magic, an unknown format version,
-    truncation, a wrong tag, or a snapshot written under another River version.
+    truncation, a wrong tag, a snapshot written under another River version, or a model
+    with non-finite parameters.
     """
     if not key:
         raise SnapshotRejected("empty key")
@@ -168,6 +187,9 @@ def unseal(raw: bytes, key: bytes) -> ModelSnapshot:
         # Authentic but unloadable (a class moved or renamed since it was written): the
         # caller's remedy is the same as for any refusal, a fresh model.
         raise SnapshotRejected(f"unloadable model: {error!r}") from None
+    # Authentic, and sealed by a version that checked nothing: refused like a forged one.
+    if not _is_finite(model):
+        raise SnapshotRejected("non-finite parameters")
     return ModelSnapshot(model, header["positions"], header["created_ts"], header["extra"])
 
 

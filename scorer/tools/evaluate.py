@@ -1,4 +1,14 @@
-"""``scorer evaluate``: offline prequential evaluation of files, with no broker."""
+"""``scorer evaluate``: offline prequential evaluation of files, with no broker.
+
+Every propensity figure is given twice: over the whole stream (the top-level keys of
+``propensity``) and over the clicks whose conversion window closed before the data ends
+(``propensity.closed``), each with 95 % intervals from a bootstrap over users
+(``roc_auc_ci``, ``log_loss_ci``, ``base_rate_log_loss_ci``).
+
+An evaluation that scored nothing, or rejected more than ``max_rejected_share`` of its
+input, is refused with :class:`EvaluationRefused` (the CLI exits non-zero): null metrics
+from a file the decoder could not read say nothing about a model.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +20,47 @@ from rich.progress import Progress
 
 from scorer.datasets import read_events
 from scorer.events import parse_ts
-from scorer.scoring import label, run_offline
-from scorer.propensity import propensity_report
+from scorer.scoring import label_with_users, run_offline
+from scorer.propensity import bootstrap_by_user, propensity_report
 from scorer.worker import make_pipeline, make_recommender
 from scorer.settings import Settings
+
+
+#: Default largest share of input events the decoder may reject before an evaluation is refused.
+MAX_REJECTED_SHARE = 0.10
+
+
+class EvaluationRefused(ValueError):
+    """An evaluation whose input was mostly unreadable, or that scored no click."""
+
+
+def quality_report(labels: list[bool], scores: list[float], users: list[str], replicates: int = 500) -> dict[str, Any]:
+    """:func:`propensity_report` plus bootstrap-over-users intervals."""
+    report: dict[str, Any] = propensity_report(labels, scores)
+    report.update(bootstrap_by_user(labels, scores, users, replicates=replicates))
+    report["users"] = len(set(users))
+    return report
+
+
+def check_input(events: int, rejected: dict[str, int], scored: int, max_rejected_share: float) -> None:
+    """Refuse an evaluation that read too little to mean anything.
+
+    >>> check_input(90, {"bad_timestamp": 10}, 50, 0.10)
+    >>> check_input(80, {"missing_field": 20}, 50, 0.10)
+    Traceback (most recent call last):
+    ...
+    scorer.tools.evaluate.EvaluationRefused: 20 of 100 input events (20.0 %) were rejected, more than the 10 % allowed (--max-rejected): missing_field 20
+    """
+    total = events + sum(rejected.values())
+    share = sum(rejected.values()) / total if total else 0.0
+    by_reason = ", ".join(f"{reason} {count}" for reason, count in sorted(rejected.items(), key=lambda kv: -kv[1]))
+    if share > max_rejected_share:
+        raise EvaluationRefused(
+            f"{sum(rejected.values())} of {total} input events ({share * 100:.1f} %) were rejected, more than the "
+            f"{max_rejected_share * 100:g} % allowed (--max-rejected): {by_reason}"
+        )
+    if not scored:
+        raise EvaluationRefused(f"no click was scored out of {total} input events" + (f" (rejected: {by_reason})" if by_reason else ""))
 
 
 def count_rule(file_starts: list[int], eval_after: str | None, eval_from_file: int | None):
@@ -38,7 +85,10 @@ def evaluate_files(
     plots: Path | None = None,
     closed_windows_only: bool = False,
     progress: bool = True,
+    max_rejected_share: float = MAX_REJECTED_SHARE,
+    replicates: int = 500,
 ) -> dict[str, Any]:
+    """Replay ``paths`` offline and report quality; ``closed_windows_only`` restricts the whole-stream keys too."""
     events: list[tuple[str, dict]] = []
     file_starts = []
     for path in paths:
@@ -59,10 +109,13 @@ def evaluate_files(
             on_progress=lambda n: bar.update(task, completed=n),
         )
     elapsed = time.perf_counter() - started
-    labels, scores, times = label(run, window_ms, closed_windows_only)
+    check_input(run.events, dict(run.rejected_by_reason), len(run.scored), max_rejected_share)
+    labels, scores, times, users = label_with_users(run, window_ms, closed_windows_only)
+    propensity = quality_report(labels, scores, users, replicates)
+    propensity["closed"] = quality_report(*_closed(run, window_ms), replicates=replicates)
     next_item = run.next_item.result()
     result: dict[str, Any] = {
-        "propensity": propensity_report(labels, scores),
+        "propensity": propensity,
         "recommendations": {
             "hr@10": next_item.hr10,
             "hr@20": next_item.hr20,
@@ -72,6 +125,7 @@ def evaluate_files(
         },
         "events": run.events,
         "rejected": run.rejected,
+        "rejected_by_reason": dict(run.rejected_by_reason),
         "events_per_second": run.events / elapsed if elapsed else float("nan"),
         "model": settings.model,
         "conversion_window_s": settings.conversion_window_s,
@@ -82,3 +136,8 @@ def evaluate_files(
         written = write_plots(plots, labels, scores, times, title=", ".join(p.name for p in paths))
         result["plots"] = [str(p) for p in written]
     return result
+
+
+def _closed(run, window_ms: int) -> tuple[list[bool], list[float], list[str]]:
+    labels, scores, _, users = label_with_users(run, window_ms, closed_windows_only=True)
+    return labels, scores, users

@@ -4,7 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scorer.events import ClickEvent
-from scorer.features import FEATURE_NAMES, NO_PURCHASE_RECENCY_S, StateBounds, UserState
+from scorer.features import NO_PURCHASE_RECENCY_S, StateBounds, UserState
+from scorer.features import USER_FEATURE_NAMES as FEATURE_NAMES
 from tests.strategies import T0, clicks, events
 
 
