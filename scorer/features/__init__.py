@@ -10,7 +10,7 @@ from scorer.features.decay import HALF_LIVES, decay_factor
 from scorer.features.user_state import DEFAULT_BOUNDS, NO_PURCHASE_RECENCY_S, StateBounds, UserState
 from scorer.features.user_state import FEATURE_NAMES as USER_FEATURE_NAMES
 from scorer.features.catalog import CATALOG_FEATURE_NAMES, CatalogRates
-from scorer.features.vector import CLIP, FEATURE_NAMES, FeatureBuilder, bounded
+from scorer.features.vector import CLIP, FEATURE_NAMES, VECTOR_VERSION, FeatureBuilder, bounded
 
 __all__ = [
     "CATALOG_FEATURE_NAMES",
@@ -24,6 +24,7 @@ __all__ = [
     "StateBounds",
     "USER_FEATURE_NAMES",
     "UserState",
+    "VECTOR_VERSION",
     "bounded",
     "decay_factor",
 ]

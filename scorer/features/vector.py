@@ -33,7 +33,11 @@ from scorer.features.catalog import CART, CATALOG_FEATURE_NAMES, PURCHASE, VIEW,
 from scorer.features.user_state import FEATURE_NAMES as USER_FEATURE_NAMES
 from scorer.features.user_state import UserState
 
-__all__ = ["CLIP", "FEATURE_NAMES", "FeatureBuilder", "bounded"]
+__all__ = ["CLIP", "FEATURE_NAMES", "FeatureBuilder", "VECTOR_VERSION", "bounded"]
+
+#: Version of the transform below: a change to it (or to the features) makes earlier model
+#: snapshots unusable, and :mod:`scorer.scoring.snapshot` refuses them.
+VECTOR_VERSION = 1
 
 #: Largest magnitude of a value handed to a model, after the log compression:
 #: ``log1p(5e21)`` is 50, far beyond any count or sum of real money.

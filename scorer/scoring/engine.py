@@ -141,8 +141,8 @@ class ScoringEngine:
         from a compacted topic.
         """
         self.recommendation = None
-        if self.outputs:
-            self.outputs = []
+        # A new list every time: the caller may hold on to the previous event's outputs.
+        self.outputs = []
         stored = self.store.get(partition, key)
         if stored is not None and not stored.advance(source, position):
             # Already folded in before a restart or rebalance: state is flushed

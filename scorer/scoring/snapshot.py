@@ -65,10 +65,16 @@ from typing import Any
 
 import river
 
+from scorer.features import FEATURE_NAMES, VECTOR_VERSION
+
 __all__ = ["FORMAT_VERSION", "LEGACY_MODULES", "MAGIC", "ModelSnapshot", "NonFiniteModel", "SnapshotRejected", "seal", "unseal"]
 
 MAGIC = b"OMSN"
 FORMAT_VERSION = 1
+
+#: Names the feature vector a sealed model was trained on: the features in order and the
+#: version of the transform that bounds them (:mod:`scorer.features.vector`).
+FEATURE_SET = hashlib.sha256((f"{VECTOR_VERSION}:" + ",".join(FEATURE_NAMES)).encode()).hexdigest()[:16]
 _TAG_SIZE = hashlib.sha256().digest_size
 _PREFIX_SIZE = len(MAGIC) + 1
 _HEADER_LENGTH = struct.Struct(">I")
@@ -143,6 +149,7 @@ def seal(snapshot: ModelSnapshot, key: bytes) -> bytes:
             "created_ts": int(snapshot.created_ts),
             "extra": snapshot.extra,
             "river": river.__version__,
+            "features": FEATURE_SET,
         },
         separators=(",", ":"),
         allow_nan=False,
@@ -181,6 +188,9 @@ def unseal(raw: bytes, key: bytes) -> ModelSnapshot:
         raise SnapshotRejected(f"corrupt body: {error}") from None
     if header.get("river") != river.__version__:
         raise SnapshotRejected(f"written under river {header.get('river')}, running {river.__version__}")
+    if header.get("features") != FEATURE_SET:
+        # A model learned on other features (or other transforms of them) would score nonsense.
+        raise SnapshotRejected(f"built for feature set {header.get('features')}, running {FEATURE_SET}")
     try:
         model = _Unpickler(io.BytesIO(payload[_HEADER_LENGTH.size + length :])).load()
     except Exception as error:

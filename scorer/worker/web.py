@@ -95,7 +95,10 @@ def describe_user(view: WorkerView, user_id: str) -> dict[str, Any] | None:
         return None
     key = user_id.encode()
     record = view.processor.cache.get(partition_for(key, view.settings.partitions), key)
-    return view.processor.engine.describe(record, user_id) if record is not None else None
+    # An erasure leaves only a marker, which says nothing about the user: unknown, as before they came.
+    if record is None or record.is_marker:
+        return None
+    return view.processor.engine.describe(record, user_id)
 
 
 def add_views(app: Any, users: Any, view: WorkerView, exposition: Callable[[], tuple[bytes, str]]) -> None:

@@ -11,6 +11,7 @@ import river
 
 from scorer.propensity import MODELS, ChampionChallenger, PropensityModel
 from scorer.scoring import FORMAT_VERSION, MAGIC, ModelSnapshot, SnapshotRejected, seal, unseal
+from scorer.scoring.snapshot import FEATURE_SET
 
 KEY = bytes(range(32))
 OTHER_KEY = b"not the scorer's key, but as long"
@@ -102,7 +103,7 @@ class _Payload:
 
 def test_a_forged_body_with_a_tag_under_another_key_is_refused_before_it_is_unpickled():
     prefix = MAGIC + bytes([FORMAT_VERSION])
-    header = f'{{"positions":{{}},"created_ts":0,"extra":{{}},"river":"{river.__version__}"}}'.encode()
+    header = f'{{"positions":{{}},"created_ts":0,"extra":{{}},"river":"{river.__version__}","features":"{FEATURE_SET}"}}'.encode()
     body = zlib.compress(len(header).to_bytes(4, "big") + header + pickle.dumps(_Payload()))
     forged = prefix + hmac.new(OTHER_KEY, prefix + body, hashlib.sha256).digest() + body
     assert unseal(forged, OTHER_KEY).model is None and executed == ["unpickled"]  # the forgery is well formed
@@ -139,19 +140,16 @@ def test_rejection_is_a_value_error_with_a_reason():
     assert isinstance(refused.value, SnapshotRejected) and refused.value.reason == "truncated"
 
 
-def test_a_snapshot_sealed_before_the_scorer_package_still_loads_and_predicts_the_same():
-    """The fixture was sealed by the pre-``scorer`` layout (classes under ``online_models.*``)."""
+def test_a_snapshot_learned_on_the_earlier_feature_set_is_refused():
+    """The fixture was sealed by the pre-``scorer`` layout, before the bounded feature vector:
+    authentic, but a model of other features, so it is refused and a fresh one starts."""
     import json
     from pathlib import Path
-
-    from scorer.propensity import ChampionChallenger
 
     data = Path(__file__).resolve().parents[2] / "data"
     meta = json.loads((data / "snapshot-online_models-v1.json").read_text())
     raw = (data / "snapshot-online_models-v1.bin").read_bytes()
-    assert b"online_models.champion" in zlib.decompress(raw[len(MAGIC) + 1 + 32 :])
-    restored = unseal(raw, meta["key"].encode())
-    assert isinstance(restored.model, ChampionChallenger)
-    assert restored.model.version == meta["version"]
-    assert restored.positions == meta["positions"]
-    assert restored.model.predict(meta["probe"]) == pytest.approx(meta["score"], abs=1e-12)
+    with pytest.raises(SnapshotRejected, match="feature set"):
+        unseal(raw, meta["key"].encode())
+    with pytest.raises(SnapshotRejected, match="wrong tag"):
+        unseal(raw, b"another key")
