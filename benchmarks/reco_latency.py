@@ -24,18 +24,10 @@ import time
 import tracemalloc
 
 from scorer.events import ClickEvent
+from scorer.bench import zipf_index
 from scorer.recommend import Recommender, RecommenderConfig, SessionItems
 
 T0 = 1_700_000_000_000
-
-
-def zipf_index(rnd: random.Random, n: int, s: float = 1.1) -> int:
-    """An index in [0, n) drawn roughly Zipf(s)-like: small indices are much likelier."""
-    # Inverse-CDF of a continuous power law on [1, n + 1): cheap and close enough for load.
-    u = rnd.random()
-    a = 1.0 - s
-    x = ((n + 1) ** a * u + (1 - u)) ** (1.0 / a)
-    return min(n - 1, int(x) - 1)
 
 
 def synthetic_sessions(rnd: random.Random, items: int, categories: int, clicks: int, start_ts: int):

@@ -14,6 +14,8 @@ _EXPORTS = {
     "measure_plain_loop": "run",
     "measure_worker": "run",
     "run_bench": "run",
+    "synthetic_clicks": "catalogue",
+    "zipf_index": "catalogue",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -370,3 +370,19 @@ def test_rees46_replays_with_views_carts_and_purchases():
     metrics = evaluate_rees46(RecommenderConfig())
     assert metrics.count > 10_000
     assert metrics.hr20 >= 0.45 and metrics.mrr20 >= 0.30
+
+
+@pytest.mark.skipif(not (DATA / "rees46-2019-10-first17k.csv").exists(), reason="needs ../shared/data")
+def test_lists_equal_those_recorded_from_the_dict_based_recommender():
+    # 2,000 lists on each of a YooChoose and a REES46 slice (tests/unit/recommend/recorded.py):
+    # same strategy, same items in the same order, scores equal to the 10 digits recorded. A
+    # rewrite of the recommender (arrays, batching) must keep every list, ties in order.
+    from tests.unit.recommend.recorded import load_recorded, replay_lists, slices
+
+    recorded = load_recorded()
+    for name, events in slices().items():
+        lists = replay_lists(events, Recommender())
+        assert len(lists) == len(recorded[name]) == 2_000
+        for (strategy, items, scores), (old_strategy, old_items, old_scores) in zip(lists, recorded[name]):
+            assert (strategy, items) == (old_strategy, old_items)
+            assert all(math.isclose(new, old, rel_tol=1e-9) for new, old in zip(scores, old_scores))
