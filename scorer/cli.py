@@ -133,6 +133,9 @@ def demo(port: int, duration: float | None, rate: float, users: int, seed: int) 
 @click.option("--closed-windows-only", is_flag=True, help="Leave out clicks whose window runs past the end of the data.")
 @click.option("--plots", type=click.Path(file_okay=False, path_type=Path), help="Write PNG charts into this directory.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option("--clv", is_flag=True, help="Also evaluate customer lifetime value: calibration, then holdout, per customer.")
+@click.option("--clv-calibration-end", metavar="DAY", help="Last day of the CLV calibration period (default: the data's first 39 weeks); implies --clv.")
+@click.option("--clv-sample-size", type=int, help="Customers in the CLV fit sample [env SCORER_CLV_SAMPLE_SIZE].")
 def evaluate(
     files: tuple[Path, ...],
     fmt: str | None,
@@ -141,6 +144,8 @@ def evaluate(
     closed_windows_only: bool,
     plots: Path | None,
     as_json: bool,
+    clv: bool,
+    clv_calibration_end: str | None,
     **overrides: Any,
 ) -> None:
     """Replay FILES offline through the worker's code and report model quality."""
@@ -150,7 +155,8 @@ def evaluate(
     settings = load_settings(**overrides)
     try:
         result = evaluate_files(
-            settings, list(files), fmt, eval_after, eval_from_file, plots, closed_windows_only, progress=not as_json
+            settings, list(files), fmt, eval_after, eval_from_file, plots, closed_windows_only, progress=not as_json,
+            clv=clv, clv_calibration_end=clv_calibration_end,
         )
     except (DatasetError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
@@ -171,6 +177,10 @@ def _print_report(result: dict[str, Any]) -> None:
         for name, value in result.get(section, {}).items():
             table.add_row(f"{section}.{name}", f"{value:.4f}" if isinstance(value, float) else str(value))
     Console().print(table)
+    if "clv" in result:
+        from scorer.tools import print_clv
+
+        print_clv(result["clv"])
     for path in result.get("plots", []):
         click.echo(f"wrote {path}")
 

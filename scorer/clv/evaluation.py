@@ -72,6 +72,10 @@ class ClvSplit:
             elif day <= last_day and event.user_id in fields:
                 days = holdout.setdefault(event.user_id, {})
                 days[day] = days.get(day, 0.0) + event.revenue
+        # The refit the daily schedule runs at the first event after the calibration's last day:
+        # it sees the calibration purchases only, so the forecasts are taken with it.
+        if len(model.sample):
+            model.refit(calibration_end_day * DAY_MS)
         users = list(fields)
         rows = [PurchaseHistory.from_fields(fields[user]).summary(calibration_end_day) for user in users]  # type: ignore[arg-type]
         x, t_x, T, mean = (np.array(column, dtype=float) for column in zip(*rows)) if rows else (np.zeros(0),) * 4
@@ -104,7 +108,7 @@ def evaluate_clv(split: ClvSplit, batch: BatchForecast | None = None) -> dict:
         "holdout_days": split.holdout_days,
         "params": model.parameters(),
         "own_batch": {**_purchase_metrics(own, split.actual), "bgnbd": own_params.as_dict(), "gamma_gamma": own_spend.as_dict()},
-        "by_calibration_purchases": _by_group(split, online, None),
+        "by_calibration_purchases": _by_group(split, online, own),
     }
     if batch is not None:
         batch_params, batch_forecast = batch(split.x, split.t_x, split.T, horizon)

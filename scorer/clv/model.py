@@ -25,6 +25,7 @@ True
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from scorer.clv.bgnbd import PRIOR as BGNBD_PRIOR
@@ -32,10 +33,16 @@ from scorer.clv.bgnbd import BgNbdParams, expected_purchases, fit_bgnbd, p_alive
 from scorer.clv.gamma_gamma import PRIOR as SPEND_PRIOR
 from scorer.clv.gamma_gamma import GammaGammaParams, expected_spend, fit_gamma_gamma
 from scorer.clv.history import DAY_MS, PurchaseHistory
+from scorer.clv.mle import BOUND
 from scorer.clv.sample import FitSample
 from scorer.events import CustomerValue, PurchaseEvent
 
 __all__ = ["LifetimeValue"]
+
+
+def _inside(*values: float) -> bool:
+    """True when every fitted parameter is finite and clear of the optimiser's bounds."""
+    return all(math.isfinite(v) and abs(math.log(v)) < BOUND - 1 for v in values)
 
 
 class LifetimeValue:
@@ -92,8 +99,14 @@ class LifetimeValue:
     def refit(self, now_ms: int) -> None:
         """Maximum likelihood over the sample, from the current parameters, at event time ``now_ms``."""
         x, t_x, T, mean = self.sample.arrays(now_ms // DAY_MS)
-        self.params = fit_bgnbd(x, t_x, T, start=self.params)
-        self.spend = fit_gamma_gamma(x, mean, start=self.spend)
+        params = fit_bgnbd(x, t_x, T, start=self.params)
+        # A fit on the bounds (too few customers to tell) would forecast nothing sensible: keep the last one.
+        if _inside(params.r, params.alpha, params.a, params.b) and params.a != 1.0:
+            self.params = params
+        # Too few repeat buyers can put q at or below 1, where the population mean spend is undefined.
+        spend = fit_gamma_gamma(x, mean, start=self.spend)
+        if (x > 0).sum() >= self.min_customers // 10 and spend.q > 1 and _inside(spend.p, spend.q, spend.v):
+            self.spend = spend
         self.refits += 1
         self.refitted_at_ms = now_ms
         self.sample.changed = False

@@ -38,6 +38,8 @@ def evaluate_files(
     plots: Path | None = None,
     closed_windows_only: bool = False,
     progress: bool = True,
+    clv: bool = False,
+    clv_calibration_end: str | None = None,
 ) -> dict[str, Any]:
     events: list[tuple[str, dict]] = []
     file_starts = []
@@ -81,4 +83,8 @@ def evaluate_files(
 
         written = write_plots(plots, labels, scores, times, title=", ".join(p.name for p in paths))
         result["plots"] = [str(p) for p in written]
+    if clv or clv_calibration_end is not None:
+        from scorer.tools.clv_report import clv_section
+
+        result["clv"] = clv_section(settings, events, clv_calibration_end, plots)
     return result
