@@ -135,6 +135,9 @@ def demo(port: int, duration: float | None, rate: float, users: int, seed: int) 
 @click.option("--max-rejected", type=click.FloatRange(0.0, 1.0), default=0.10, show_default=True,
               help="Fail when the decoder rejects more than this share of the input.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option("--clv", is_flag=True, help="Also evaluate customer lifetime value: calibration, then holdout, per customer.")
+@click.option("--clv-calibration-end", metavar="DAY", help="Last day of the CLV calibration period (default: the data's first 39 weeks); implies --clv.")
+@click.option("--clv-sample-size", type=int, help="Customers in the CLV fit sample [env SCORER_CLV_SAMPLE_SIZE].")
 def evaluate(
     files: tuple[Path, ...],
     fmt: str | None,
@@ -144,6 +147,8 @@ def evaluate(
     plots: Path | None,
     max_rejected: float,
     as_json: bool,
+    clv: bool,
+    clv_calibration_end: str | None,
     **overrides: Any,
 ) -> None:
     """Replay FILES offline through the worker's code and report model quality."""
@@ -155,6 +160,7 @@ def evaluate(
         result = evaluate_files(
             settings, list(files), fmt, eval_after, eval_from_file, plots, closed_windows_only, progress=not as_json,
             max_rejected_share=max_rejected,
+            clv=clv, clv_calibration_end=clv_calibration_end,
         )
     except (DatasetError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
@@ -182,6 +188,10 @@ def _print_report(result: dict[str, Any]) -> None:
             table.add_row(f"{section}.{name}", shown)
     table.add_row("rejected", ", ".join(f"{r} {n}" for r, n in result.get("rejected_by_reason", {}).items()) or "0")
     Console().print(table)
+    if "clv" in result:
+        from scorer.tools import print_clv
+
+        print_clv(result["clv"])
     for path in result.get("plots", []):
         click.echo(f"wrote {path}")
 

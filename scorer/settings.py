@@ -59,6 +59,7 @@ class Settings:
     topic_scores_recommendations: str = _setting(
         "scores.recommendations", "Output topic of recommendation lists."
     )
+    topic_scores_clv: str = _setting("scores.clv", "Output topic of customer lifetime values (compacted, keyed by user).")
     topic_dlq: str = _setting("scorer.dlq", "Dead-letter topic for rejected input.")
     topic_models: str = _setting("scorer.models", "Compacted topic of sealed model snapshots (one partition).")
     topic_training: str = _setting(
@@ -92,6 +93,9 @@ class Settings:
     )
     reco_exclude_purchased: bool = _setting(True, "Never recommend what the user already bought.")
     reco_exclude_cart: bool = _setting(False, "Never recommend what is in the user's cart.")
+    clv_horizon_days: int = _setting(365, "Horizon of the published customer lifetime value (expected purchases and spend), days.")
+    clv_sample_size: int = _setting(50_000, "Customers in the bounded sample the CLV population parameters are fitted on.")
+    clv_refit_interval_s: float = _setting(86_400.0, "The CLV parameters are refitted once per this much event time.")
     sweep_interval_s: float = _setting(
         600.0, "How often users idle beyond the 90-day TTL (in event time) are deleted from state."
     )
@@ -149,6 +153,8 @@ class Settings:
             raise SettingsError(f"SCORER_SASL_MECHANISM must be one of {', '.join(SASL_MECHANISMS)}")
         if self.training not in ("local", "shared"):
             raise SettingsError("SCORER_TRAINING must be `local` or `shared`")
+        if self.clv_horizon_days < 1 or self.clv_sample_size < 1 or self.clv_refit_interval_s <= 0:
+            raise SettingsError("SCORER_CLV_HORIZON_DAYS and SCORER_CLV_SAMPLE_SIZE must be at least 1, SCORER_CLV_REFIT_INTERVAL_S positive")
         if self.checkpoint_interval_s <= 0:
             raise SettingsError("SCORER_CHECKPOINT_INTERVAL_S must be positive")
         unknown = set(self.reco_trigger_types) - {*CLICK_TYPES, "purchase"}

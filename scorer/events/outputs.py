@@ -75,3 +75,40 @@ def list_payload(built: RecommendationList, scored_at_ms: int) -> bytes:
             "scored_at": scored_at_ms,
         }
     )
+
+
+@dataclass(slots=True, frozen=True)
+class CustomerValue:
+    """A customer's lifetime value over the horizon, as of their latest purchase (``scores.clv``).
+
+    >>> CustomerValue("u1", 2.5, 80.0, 0.9, 365, 3, "clv-1.4", "e9", 1_700_000_000_000).payload(1_700_000_000_005).decode()
+    '{"user_id":"u1","expected_purchases":2.5,"expected_spend":80.0,"p_alive":0.9,"horizon_days":365,"purchases":3,"model_version":"clv-1.4","event_id":"e9","event_ts":1700000000000,"scored_at":1700000000005}'
+    """
+
+    user_id: str
+    expected_purchases: float
+    expected_spend: float
+    p_alive: float
+    horizon_days: int
+    #: Distinct purchase days so far (the first and every repeat).
+    purchases: int
+    model_version: str
+    event_id: str
+    event_ts: int
+
+    def payload(self, scored_at_ms: int) -> bytes:
+        """The JSON value published on the CLV topic."""
+        return orjson.dumps(
+            {
+                "user_id": self.user_id,
+                "expected_purchases": self.expected_purchases,
+                "expected_spend": self.expected_spend,
+                "p_alive": self.p_alive,
+                "horizon_days": self.horizon_days,
+                "purchases": self.purchases,
+                "model_version": self.model_version,
+                "event_id": self.event_id,
+                "event_ts": self.event_ts,
+                "scored_at": scored_at_ms,
+            }
+        )

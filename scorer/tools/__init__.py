@@ -28,6 +28,8 @@ _EXPORTS = {
     "count_rule": "evaluate",
     "evaluate_files": "evaluate",
     "write_plots": "plots",
+    "clv_section": "clv_report",
+    "print_clv": "clv_report",
     "ApacheKafka": "apache_kafka",
     "KafkaInstallError": "apache_kafka",
     "KafkaStartError": "apache_kafka",

@@ -42,7 +42,7 @@ def quality_report(labels: list[bool], scores: list[float], users: list[str], re
     return report
 
 
-def check_input(events: int, rejected: dict[str, int], scored: int, max_rejected_share: float) -> None:
+def check_input(events: int, rejected: dict[str, int], scored: int, max_rejected_share: float, require_scores: bool = True) -> None:
     """Refuse an evaluation that read too little to mean anything.
 
     >>> check_input(90, {"bad_timestamp": 10}, 50, 0.10)
@@ -59,7 +59,7 @@ def check_input(events: int, rejected: dict[str, int], scored: int, max_rejected
             f"{sum(rejected.values())} of {total} input events ({share * 100:.1f} %) were rejected, more than the "
             f"{max_rejected_share * 100:g} % allowed (--max-rejected): {by_reason}"
         )
-    if not scored:
+    if not scored and require_scores:
         raise EvaluationRefused(f"no click was scored out of {total} input events" + (f" (rejected: {by_reason})" if by_reason else ""))
 
 
@@ -87,6 +87,8 @@ def evaluate_files(
     progress: bool = True,
     max_rejected_share: float = MAX_REJECTED_SHARE,
     replicates: int = 500,
+    clv: bool = False,
+    clv_calibration_end: str | None = None,
 ) -> dict[str, Any]:
     """Replay ``paths`` offline and report quality; ``closed_windows_only`` restricts the whole-stream keys too."""
     events: list[tuple[str, dict]] = []
@@ -109,7 +111,9 @@ def evaluate_files(
             on_progress=lambda n: bar.update(task, completed=n),
         )
     elapsed = time.perf_counter() - started
-    check_input(run.events, dict(run.rejected_by_reason), len(run.scored), max_rejected_share)
+    want_clv = clv or clv_calibration_end is not None
+    # A purchases-only log (CDNOW) has no click to score and is still a CLV evaluation.
+    check_input(run.events, dict(run.rejected_by_reason), len(run.scored), max_rejected_share, require_scores=not want_clv)
     labels, scores, times, users = label_with_users(run, window_ms, closed_windows_only)
     propensity = quality_report(labels, scores, users, replicates)
     propensity["closed"] = quality_report(*_closed(run, window_ms), replicates=replicates)
@@ -135,6 +139,10 @@ def evaluate_files(
 
         written = write_plots(plots, labels, scores, times, title=", ".join(p.name for p in paths))
         result["plots"] = [str(p) for p in written]
+    if want_clv:
+        from scorer.tools.clv_report import clv_section
+
+        result["clv"] = clv_section(settings, events, clv_calibration_end, plots)
     return result
 
 

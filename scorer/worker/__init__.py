@@ -19,6 +19,8 @@ _EXPORTS = {
     "list_policy": "wiring",
     "make_pipeline": "wiring",
     "make_recommender": "wiring",
+    "make_lifetime_value": "wiring",
+    "make_user_models": "wiring",
     "EventProcessor": "processor",
     "PartitionedStore": "state",
     "RecordCache": "state",

@@ -29,6 +29,7 @@ from scorer.worker.training import POSITION_KEY as TRAINING_POSITION
 from scorer.worker.training import SharedTraining
 from scorer.worker.web import add_views, health
 from scorer.worker.wiring import make_pipeline, make_recommender
+from scorer.worker.wiring import make_user_models
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +169,8 @@ class Worker:
                 on_record=self._on_record_flushed,
             )
             self.processor = EventProcessor(
-                self.settings, self.pipeline, cache, self.publisher, self.metrics, make_recommender(self.settings)
+                self.settings, self.pipeline, cache, self.publisher, self.metrics, make_recommender(self.settings),
+                user_models=make_user_models(self.settings),
             )
             self.processor.buffered = lambda: self.aligner.buffered
         return self.processor

@@ -7,12 +7,13 @@ has to import the per-message hot path to get it.
 
 from __future__ import annotations
 
+from scorer.clv import LifetimeValue
 from scorer.propensity import ChampionChallenger, PropensityModel, QualityTracker
 from scorer.recommend import Recommender, RecommenderConfig
-from scorer.scoring import ListPolicy, ScoringPipeline
+from scorer.scoring import ListPolicy, ScoringPipeline, UserModel
 from scorer.settings import Settings
 
-__all__ = ["list_policy", "make_pipeline", "make_recommender"]
+__all__ = ["list_policy", "make_lifetime_value", "make_pipeline", "make_recommender", "make_user_models"]
 
 
 def list_policy(settings: Settings) -> ListPolicy:
@@ -43,3 +44,17 @@ def make_recommender(settings: Settings) -> Recommender:
             **weights,
         )
     )
+
+
+def make_lifetime_value(settings: Settings) -> LifetimeValue:
+    """Customer lifetime value over the settings' horizon, refitted on their schedule in event time."""
+    return LifetimeValue(
+        horizon_days=settings.clv_horizon_days,
+        sample_size=settings.clv_sample_size,
+        refit_every_ms=int(settings.clv_refit_interval_s * 1000),
+    )
+
+
+def make_user_models(settings: Settings) -> list[UserModel]:
+    """The per-user models the engine keeps beside propensity, each publishing to ``topic_scores_<name>``."""
+    return [make_lifetime_value(settings)]
