@@ -29,7 +29,7 @@ True
 from __future__ import annotations
 
 import math
-import zlib
+import hashlib
 from dataclasses import dataclass
 
 import orjson
@@ -225,9 +225,10 @@ class UserState:
             self.counters[_COUNTER_INDEX[f"{kind}_hl{suffix}"]] += self._weight(ts, half_life)
 
     def _is_duplicate(self, event_id: str, bounds: StateBounds) -> bool:
-        # A 32-bit CRC keeps the dedupe memory small and stable across processes
-        # (str hashes are salted per process).
-        digest = zlib.crc32(event_id.encode())
+        # A 48-bit BLAKE2b digest: stable across processes (str hashes are salted per process),
+        # at most 15 digits in the stored JSON, and collisions among a user's last ids are
+        # negligible (about 16**2 / 2**49); CRC32 confused real ids ("plumless", "buckeroo").
+        digest = int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=6).digest(), "big")
         if digest in self.recent_ids:
             return True
         self.recent_ids.append(digest)

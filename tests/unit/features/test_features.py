@@ -111,3 +111,16 @@ def test_maps_stay_bounded(stream):
     assert len(state.items) <= 3
     assert len(state.category_weight) <= 2 and len(state.brand_weight) <= 2
     assert len(state.recent_ids) <= bounds.recent_event_ids
+
+
+def test_event_ids_whose_crc32_collide_are_both_counted():
+    import zlib
+
+    from scorer.events import ClickEvent
+    from scorer.features.user_state import UserState
+
+    assert zlib.crc32(b"plumless") == zlib.crc32(b"buckeroo")
+    state = UserState()
+    assert state.update(ClickEvent("plumless", "u1", 1_700_000_000_000, "page_view"))
+    assert state.update(ClickEvent("buckeroo", "u1", 1_700_000_001_000, "page_view"))
+    assert not state.update(ClickEvent("buckeroo", "u1", 1_700_000_001_000, "page_view"))
