@@ -56,7 +56,12 @@ def health(view: WorkerView) -> dict[str, Any]:
         # Where every consumed message went; "unaccounted" stays 0.
         "accounting": processor.accounting() if processor else {},
         # Resolved examples the propensity model learned, and how many were purchases.
-        "learned": {"examples": view.pipeline.learned, "positive": view.pipeline.learned_positive},
+        "learned": {
+            "examples": view.pipeline.learned,
+            "positive": view.pipeline.learned_positive,
+            # Examples found pending in records restored from the changelog and queued for their windows.
+            "restored_pending": processor.engine.restored_pending if processor else 0,
+        },
         # Events released in event-time order on a time bound, while another input might have held older ones.
         "aligned_early": view.aligner.released_early,
         "model": model.name,
