@@ -8,13 +8,18 @@ Configs are set explicitly because some brokers report only explicit ones.
 
 from __future__ import annotations
 
+import hashlib
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaException, TopicCollection
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from scorer.settings import Settings
+
+log = logging.getLogger(__name__)
 
 _WEEK_MS = str(7 * 24 * 3600 * 1000)
 #: Largest model snapshot the models topic and the publisher accept.
@@ -118,3 +123,27 @@ def create_topics(settings: Settings, timeout_s: float = 15.0) -> dict[str, str]
                     raise
                 outcome[name] = "exists"
     return outcome
+
+
+def topic_epochs(settings: Settings, topics: Sequence[str], timeout_s: float = 10.0) -> dict[int, int]:
+    """Each topic's incarnation, by its index in ``topics``: 48 bits of its Kafka topic id.
+
+    A topic deleted and created again under the same name gets a new id and starts its
+    offsets at 0; stored input positions name the incarnation they count in, so events of
+    the new topic are never taken for replays of the old one's. A topic whose id the broker
+    does not give (an old broker, the embedded one) is left out: positions then count as before.
+    """
+    admin = AdminClient(settings.kafka_config())
+    epochs: dict[int, int] = {}
+    futures = admin.describe_topics(TopicCollection(list(topics)), request_timeout=timeout_s)
+    for index, topic in enumerate(topics):
+        try:
+            description = futures[topic].result(timeout=timeout_s)
+        except Exception as error:  # noqa: BLE001 - without an id the offsets count as before
+            log.warning("no topic id for %s (%s): a recreated topic would not be recognised", topic, error)
+            continue
+        topic_id = str(getattr(description, "topic_id", "") or "")
+        # The null id (all zero bits) is what a broker without topic ids sends.
+        if topic_id.strip("A0-="):
+            epochs[index] = int.from_bytes(hashlib.blake2b(topic_id.encode(), digest_size=6).digest(), "big") or 1
+    return epochs

@@ -101,6 +101,8 @@ class ScoringEngine:
         # Pending examples found in records restored from the changelog, queued again for their windows.
         self.restored_pending = 0
         self.erasure_horizon_ms = int(erasure_horizon_s * 1000)
+        # Per input source, the incarnation of its topic (from its Kafka topic id; 0: unknown).
+        self.epochs: dict[int, int] = {}
         # Partitions whose restored records' pending examples are queued.
         self._queued_partitions: set[int] = set()
         self.recommendation: RecommendationList | None = None
@@ -144,7 +146,8 @@ class ScoringEngine:
         # A new list every time: the caller may hold on to the previous event's outputs.
         self.outputs = []
         stored = self.store.get(partition, key)
-        if stored is not None and not stored.advance(source, position):
+        epoch = self.epochs.get(source, 0)
+        if stored is not None and not stored.advance(source, position, epoch):
             # Already folded in before a restart or rebalance: state is flushed
             # before offsets are committed, so the tail after the last commit comes again.
             self.replayed += 1
@@ -160,7 +163,7 @@ class ScoringEngine:
         duplicates = self.pipeline.duplicates
         record, score = self.pipeline.handle(stored, event)
         if record is not stored:
-            record.advance(source, position)
+            record.advance(source, position, epoch)
         fresh = self.pipeline.duplicates == duplicates
         if self.recommender is not None and fresh:
             self._recommend(key, record, event, last_for_user)
@@ -236,7 +239,8 @@ class ScoringEngine:
         examples, dedupe memory, positions) from the store.
         """
         stored = self.store.get(partition, key)
-        if stored is not None and not stored.advance(source, position):
+        epoch = self.epochs.get(source, 0)
+        if stored is not None and not stored.advance(source, position, epoch):
             self.replayed += 1
             return False
         self.consent_applied += 1
@@ -247,8 +251,9 @@ class ScoringEngine:
             erased_at = max(event.ts, stored.erased_at if stored is not None else 0)
             touched = max(self._stream_time.get(partition, 0), event.ts)
             marker = UserRecord.erasure_marker(stored.positions if stored is not None else [], erased_at, touched)
+            marker.epochs = list(stored.epochs) if stored is not None else []
             if stored is None:
-                marker.advance(source, position)
+                marker.advance(source, position, epoch)
             self.store.put(partition, key, marker)
             self._last_lists.pop(key, None)
             self._owed.discard(key)
@@ -259,7 +264,7 @@ class ScoringEngine:
             return True
         record = stored if stored is not None else UserRecord()
         if stored is None:
-            record.advance(source, position)
+            record.advance(source, position, epoch)
         record.opted_out = event.action == "opt_out"
         if record.opted_out:
             record.pending = PendingExamples()

@@ -28,7 +28,7 @@ class UserRecord:
     (True, [41, 7])
     """
 
-    __slots__ = ("state", "pending", "positions", "latest", "opted_out", "session", "last_list_ts", "touched", "extras", "erased_at")
+    __slots__ = ("state", "pending", "positions", "latest", "opted_out", "session", "last_list_ts", "touched", "extras", "erased_at", "epochs")
 
     def __init__(
         self,
@@ -42,6 +42,7 @@ class UserRecord:
         touched: int = 0,
         extras: dict | None = None,
         erased_at: int = 0,
+        epochs: list[int] | None = None,
     ) -> None:
         self.state = state if state is not None else UserState()
         self.pending = pending if pending is not None else PendingExamples()
@@ -61,12 +62,32 @@ class UserRecord:
         # Event time of the user's last erasure: their events up to it change nothing, whenever
         # they are read (late, redelivered after a crash, replayed). 0: never erased.
         self.erased_at = erased_at
+        # Per input source, which incarnation of the topic ``positions`` count in (0: unknown).
+        self.epochs = epochs if epochs is not None else []
 
-    def advance(self, source: int, position: int) -> bool:
-        """Record that the event at ``position`` of ``source`` is folded in; False if it already was."""
+    def advance(self, source: int, position: int, epoch: int = 0) -> bool:
+        """Record that the event at ``position`` of ``source`` is folded in; False if it already was.
+
+        ``epoch`` names the incarnation of the source topic (derived from its Kafka topic id):
+        a topic deleted and created again under the same name starts its offsets at 0, and its
+        events must not be taken for replays of the old one's. 0 means unknown, and keeps the
+        positions as they are (records and callers from before epochs existed).
+
+        >>> record = UserRecord()
+        >>> record.advance(0, 500, epoch=7), record.advance(0, 3, epoch=7), record.advance(0, 3, epoch=9)
+        (True, False, True)
+        """
         positions = self.positions
         while len(positions) <= source:
             positions.append(-1)
+        if epoch:
+            epochs = self.epochs
+            while len(epochs) <= source:
+                epochs.append(0)
+            if epochs[source] != epoch:
+                if epochs[source]:
+                    positions[source] = -1
+                epochs[source] = epoch
         if position <= positions[source]:
             return False
         positions[source] = position
@@ -92,6 +113,7 @@ class UserRecord:
                 self.touched,
                 self.extras,
                 self.erased_at,
+                self.epochs,
             ]
         )
 
@@ -105,6 +127,7 @@ class UserRecord:
         touched = fields[8] if len(fields) > 8 else 0
         extras = fields[9] if len(fields) > 9 else {}
         erased_at = fields[10] if len(fields) > 10 else 0
+        epochs = fields[11] if len(fields) > 11 else []
         return cls(
             UserState.from_fields(state),
             PendingExamples(items, dropped),
@@ -116,6 +139,7 @@ class UserRecord:
             touched,
             extras,
             erased_at,
+            epochs,
         )
 
     @classmethod
@@ -130,7 +154,7 @@ class UserRecord:
 
     def consent_only(self) -> UserRecord:
         """What outlives the TTL of an opted-out user: the opt-out and the input positions, nothing else."""
-        return UserRecord(positions=list(self.positions), opted_out=True, touched=self.touched)
+        return UserRecord(positions=list(self.positions), opted_out=True, touched=self.touched, epochs=list(self.epochs))
 
     def describe(self, user_id: str) -> dict:
         """What the scorer knows about the user: current features and latest score (for the HTTP view)."""

@@ -17,7 +17,7 @@ from typing import Any
 import faust
 from faust.types import TP, ConsumerT
 
-from scorer.kafka import Publisher, faust_credentials
+from scorer.kafka import Publisher, faust_credentials, topic_epochs
 from scorer.scoring import InputAligner
 from scorer.settings import Settings
 from scorer.worker.checkpoints import Checkpoints, ModelCheckpointer
@@ -173,6 +173,7 @@ class Worker:
                 user_models=make_user_models(self.settings),
             )
             self.processor.buffered = lambda: self.aligner.buffered
+            self.processor.engine.epochs = topic_epochs(self.settings, self.settings.input_topics)
         return self.processor
 
     async def score_events(self, stream: faust.StreamT) -> None:

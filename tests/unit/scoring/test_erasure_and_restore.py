@@ -58,3 +58,19 @@ def test_pending_examples_of_restored_records_are_learned_when_their_windows_clo
     second.process(CLICK, 0, 10, b"other", _click("late", T0 + 31 * 60_000, user="other"))
     assert second.restored_pending == 5
     assert second.pipeline.learned == 5
+
+
+def test_a_recreated_input_topic_is_not_taken_for_a_replay():
+    engine = _engine()
+    engine.epochs = {CLICK: 7}
+    assert engine.process(CLICK, 0, 500, b"u1", _click("a", T0)) is not None
+    assert engine.process(CLICK, 0, 500, b"u1", _click("a", T0)) is None and engine.replayed == 1
+    # The topic was deleted and created again: a new id, offsets from 0.
+    engine.epochs = {CLICK: 9}
+    assert engine.process(CLICK, 0, 3, b"u1", _click("b", T0 + 1_000)) is not None
+    assert engine.replayed == 1
+    # A record stored before epochs existed keeps counting its offsets as before.
+    legacy = _engine()
+    legacy.process(CLICK, 0, 500, b"u2", _click("c", T0, user="u2"))
+    legacy.epochs = {CLICK: 9}
+    assert legacy.process(CLICK, 0, 400, b"u2", _click("d", T0 + 1, user="u2")) is None and legacy.replayed == 1
