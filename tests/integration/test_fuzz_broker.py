@@ -15,6 +15,7 @@ from confluent_kafka import Consumer, TopicPartition
 from hypothesis import HealthCheck, given, settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from scorer.tools.supervise import health
 from tests.integration.conftest import consume, producer
 from tests.strategies import malformed, valid_clicks
 
@@ -102,3 +103,7 @@ def test_fuzzed_input_is_dead_lettered_or_scored_and_offsets_reach_the_end(setti
         positions = commit_positions(settings)
     assert all(c >= end for c, end in positions), positions
     assert worker.process.poll() is None
+    # Every consumed message is in exactly one bucket of /health's accounting.
+    accounting = health(settings)["accounting"]
+    assert accounting["consumed"] == len(messages) and accounting["unaccounted"] == 0, accounting
+    assert accounting["scored"] == expected_scores and accounting["rejected"] == expected_dead, accounting
