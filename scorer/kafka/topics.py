@@ -8,12 +8,14 @@ Configs are set explicitly because some brokers report only explicit ones.
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from scorer.kafka.logs import client_logging
 from scorer.settings import Settings
 
 _WEEK_MS = str(7 * 24 * 3600 * 1000)
@@ -51,25 +53,67 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     ]
 
 
+#: How long a command waits for a broker to answer before it says none does.
+CONNECT_TIMEOUT_S = 5.0
+
+
 class BrokerUnavailable(RuntimeError):
     """No Kafka broker answered at the configured address."""
 
 
+class PartitionMismatch(RuntimeError):
+    """An existing topic has another partition count than the settings say."""
+
+
 def admin_client(settings: Settings) -> AdminClient:
-    return AdminClient(settings.kafka_config())
+    return AdminClient({**settings.kafka_config(), **client_logging()})
+
+
+def _probe(bootstrap: str, timeout_s: float) -> str | None:
+    """None if a TCP connection to one of the bootstrap addresses opens, else why none did.
+
+    A refused connection is known at once, while librdkafka would retry it until its timeout.
+    """
+    reasons = []
+    for address in bootstrap.split(","):
+        host, _, port = address.strip().rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout_s):
+                return None
+        except (OSError, ValueError) as exc:
+            reasons.append(f"{address.strip()}: {getattr(exc, 'strerror', None) or exc}")
+    return "; ".join(reasons)
 
 
 def _metadata(admin: AdminClient, settings: Settings, timeout_s: float) -> Any:
+    refused = _probe(settings.broker, timeout_s)
+    if refused is not None:
+        raise BrokerUnavailable(
+            f"no Kafka broker answered at {settings.broker} ({refused}); "
+            "start one with `scorer broker`, or point --broker / SCORER_BROKER at yours"
+        )
     try:
         return admin.list_topics(timeout=timeout_s)
     except KafkaException as exc:
+        error = exc.args[0]
+        reason = error.str() if hasattr(error, "str") else str(error)
         raise BrokerUnavailable(
-            f"no Kafka broker answered at {settings.broker} within {timeout_s:.0f}s "
-            f"(start one with `scorer broker`, or set SCORER_BROKER / --broker): {exc.args[0]}"
+            f"no Kafka broker answered at {settings.broker} within {timeout_s:.0f}s ({reason}); "
+            "start one with `scorer broker`, or point --broker / SCORER_BROKER at yours"
         ) from None
 
 
-def describe_topics(settings: Settings, timeout_s: float = 15.0) -> dict[str, int | None]:
+def require_broker(settings: Settings, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Raise :class:`BrokerUnavailable` unless a broker answers within ``timeout_s``."""
+    _metadata(admin_client(settings), settings, timeout_s)
+
+
+def existing_topics(settings: Settings, timeout_s: float = CONNECT_TIMEOUT_S) -> set[str]:
+    """Names of every topic the broker holds."""
+    return set(_metadata(admin_client(settings), settings, timeout_s).topics)
+
+
+def describe_topics(settings: Settings, timeout_s: float = CONNECT_TIMEOUT_S) -> dict[str, int | None]:
     """Partition count of each of the scorer's topics, None where missing."""
     existing = _metadata(admin_client(settings), settings, timeout_s).topics
     return {
@@ -78,11 +122,14 @@ def describe_topics(settings: Settings, timeout_s: float = 15.0) -> dict[str, in
     }
 
 
-def create_topics(settings: Settings, timeout_s: float = 15.0) -> dict[str, str]:
+def create_topics(settings: Settings, timeout_s: float = CONNECT_TIMEOUT_S, check_partitions: bool = True) -> dict[str, str]:
     """Create missing topics; returns ``{name: "created" | "exists"}``.
 
-    An existing topic with another partition count is an error: the scorer's
-    per-user state relies on every user-keyed topic being partitioned alike.
+    An existing topic with another partition count is an error
+    (:class:`PartitionMismatch`): the scorer's per-user state relies on every
+    user-keyed topic being partitioned alike. Producers pass
+    ``check_partitions=False``: Kafka's partitioner spreads keys over whatever
+    partitions a topic has, so they need no particular count.
     """
     admin = admin_client(settings)
     specs = topic_specs(settings)
@@ -94,10 +141,11 @@ def create_topics(settings: Settings, timeout_s: float = 15.0) -> dict[str, str]
         if meta is None or meta.error is not None:
             missing.append(spec)
             continue
-        if len(meta.partitions) != spec.partitions:
-            raise RuntimeError(
-                f"topic {spec.name!r} has {len(meta.partitions)} partitions, the scorer expects "
-                f"{spec.partitions} (SCORER_PARTITIONS); user-keyed topics must be partitioned alike"
+        if check_partitions and len(meta.partitions) != spec.partitions:
+            raise PartitionMismatch(
+                f"topic {spec.name!r} has {len(meta.partitions)} partitions, the scorer expects {spec.partitions}: "
+                f"run with --partitions {len(meta.partitions)} (or SCORER_PARTITIONS={len(meta.partitions)}), "
+                "since user-keyed topics must be partitioned alike"
             )
         outcome[spec.name] = "exists"
     if missing:

@@ -315,6 +315,14 @@ def run_worker(settings: Settings) -> None:
     """Create missing topics, then run the Faust worker until it is stopped."""
     from scorer.kafka import create_topics
 
+    # --- start-up checks: fail in one line naming the setting (scorer/worker/preflight.py) ---
+    from scorer.kafka import existing_topics
+    from scorer.worker import preflight
+
+    preflight.claim_web_port(settings)
+    data_dir_lock = preflight.claim_data_dir(settings)  # noqa: F841 - held open for the process's life
+    preflight.check_state_has_changelog(settings, USER_TABLE, existing_topics(settings))
+    # --- end of start-up checks ---
     create_topics(settings)
     limit_fetch_wait(settings.fetch_max_wait_ms)
     worker = Worker(settings)
