@@ -94,12 +94,13 @@ class Publisher:
             kwargs["partition"] = partition
         if headers:
             kwargs["headers"] = headers
-        try:
-            self._producer.produce(topic, **kwargs)
-        except BufferError:
-            # The local queue is full: let librdkafka drain it, then retry once.
-            self._producer.poll(0.5)
-            self._producer.produce(topic, **kwargs)
+        while True:
+            try:
+                self._producer.produce(topic, **kwargs)
+                return
+            except BufferError:
+                # The local queue is full: wait for librdkafka to drain some of it.
+                self._producer.poll(0.1)
 
     def poll(self) -> None:
         """Serve delivery callbacks without blocking."""

@@ -10,18 +10,28 @@ from pathlib import Path
 from rich.console import Console
 
 from scorer.datasets import TrafficGenerator
-from scorer.tools.broker import EmbeddedBroker, free_port
+from scorer.tools.broker import BrokerError, EmbeddedBroker, free_port
 from scorer.kafka import create_topics, Publisher
 from scorer.settings import Settings
 from scorer.tools.tail import ScoreBoard, tail
 from scorer.tools.supervise import start_worker, stop_process, wait_until_assigned
 from scorer.tools.send import send_events
+from scorer.worker.preflight import port_in_use
 
 
 def run_demo(
     base: Settings, port: int = 0, duration: float | None = None, rate: float = 200.0, users: int = 500, seed: int = 42
 ) -> None:
     console = Console()
+    # Checked before anything starts: a worker left over from an earlier demo would answer on the
+    # web port, and this demo would show its (empty) scores as its own.
+    if port_in_use(base.web_port, base.web_host):
+        raise BrokerError(
+            f"port {base.web_port} (the worker's web port) is in use, perhaps by a worker of an earlier demo; "
+            "stop it, or set SCORER_WEB_PORT to a free port"
+        )
+    if port and port_in_use(port):
+        raise BrokerError(f"port {port} (the broker's) is in use; pick another with --port, or 0 for a free one")
     port = port or free_port()
     data_dir = Path(base.data_dir) / "demo"
     settings = base.replace(

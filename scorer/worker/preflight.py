@@ -69,7 +69,7 @@ def claim_data_dir(settings: Settings) -> IO[str] | None:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.seek(0)
-        holder = handle.read().strip() or "unknown"
+        holder = (handle.read().split() or ["unknown"])[-1]
         handle.close()
         raise StartupError(
             f"{directory} is in use by another worker (pid {holder}); "
