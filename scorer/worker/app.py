@@ -100,7 +100,7 @@ class Worker:
             partitions=settings.partitions,
         )
         self.publisher = Publisher(settings)
-        self.metrics = ScorerMetrics()
+        self.metrics = ScorerMetrics(settings)
         self.gauges = GaugeRefresher(self.metrics)
         self.pipeline = make_pipeline(settings, lineage=self._lineage())
         self.processor: EventProcessor | None = None
