@@ -118,13 +118,16 @@ def worker(**overrides: Any) -> None:
     """Run a scoring worker: consume events, update state, learn and publish scores."""
     from confluent_kafka import KafkaException
 
-    from scorer.kafka import BrokerUnavailable, PartitionMismatch, RateLimit, show_librdkafka_log
+    from scorer.kafka import BrokerUnavailable, PartitionMismatch, RateLimit, limit_log_rates, show_librdkafka_log
     from scorer.worker import run_worker
     from scorer.worker.preflight import StartupError
 
     settings = load_settings(**overrides)
-    # A worker outlives broker outages: their lines reach its log, a few a minute per kind.
-    show_librdkafka_log(limit=RateLimit())
+    # A worker outlives broker outages: each kind of retry line reaches its log a few times a minute,
+    # then once more with the count of those dropped.
+    limit = RateLimit()
+    show_librdkafka_log(limit=limit)
+    limit_log_rates(limit)
     try:
         run_worker(settings)
     except (BrokerUnavailable, PartitionMismatch, StartupError, KafkaException) as exc:

@@ -3,7 +3,7 @@
 Edge code (confluent-kafka), below the worker: it knows settings and topics, never Faust.
 """
 
-from scorer.kafka.logs import RateLimit, show_librdkafka_log
+from scorer.kafka.logs import RateLimit, limit_log_rates, show_librdkafka_log
 from scorer.kafka.publisher import Publisher, PublishError
 from scorer.kafka.consumers import private_consumer, read_partition
 from scorer.kafka.topics import (
@@ -33,6 +33,7 @@ __all__ = [
     "describe_topics",
     "existing_topics",
     "faust_credentials",
+    "limit_log_rates",
     "private_consumer",
     "read_partition",
     "require_broker",

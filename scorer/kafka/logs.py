@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 
-__all__ = ["LIBRDKAFKA", "RateLimit", "client_logging", "librdkafka_logger", "show_librdkafka_log"]
+__all__ = ["LIBRDKAFKA", "RateLimit", "client_logging", "librdkafka_logger", "limit_log_rates", "show_librdkafka_log"]
 
 #: The Python logger every librdkafka client of the scorer logs to.
 LIBRDKAFKA = "scorer.librdkafka"
@@ -85,3 +85,23 @@ class RateLimit(logging.Filter):
             return True
         window[2] += 1
         return False
+
+
+#: Loggers that repeat one line per retry while the broker is away (aiokafka about 40 a second).
+RETRYING_LOGGERS = ("aiokafka", "faust", "mode")
+
+
+def limit_log_rates(limit: logging.Filter, prefixes: tuple[str, ...] = RETRYING_LOGGERS) -> list[str]:
+    """Put ``limit`` on every logger already created under ``prefixes``; returns their names.
+
+    A logger's filters see only what is logged on that very logger, so each module
+    logger gets it (they are created when their modules are imported).
+    """
+    names = [
+        name
+        for name in list(logging.Logger.manager.loggerDict)
+        if any(name == prefix or name.startswith(prefix + ".") for prefix in prefixes)
+    ]
+    for name in names:
+        logging.getLogger(name).addFilter(limit)
+    return names
