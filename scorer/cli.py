@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -128,6 +130,9 @@ def worker(**overrides: Any) -> None:
     limit = RateLimit()
     show_librdkafka_log(limit=limit)
     limit_log_rates(limit)
+    # Faust stops gracefully (state flushed, model saved) on SIGTERM; a closed terminal's SIGHUP
+    # would kill it outright, so it is turned into a SIGTERM.
+    signal.signal(signal.SIGHUP, lambda *_: os.kill(os.getpid(), signal.SIGTERM))
     try:
         run_worker(settings)
     except (BrokerUnavailable, PartitionMismatch, StartupError, KafkaException) as exc:
