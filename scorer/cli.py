@@ -50,8 +50,8 @@ def one_line_failures(command: Callable[..., Any]) -> Callable[..., Any]:
 
         from scorer.datasets import DatasetError
         from scorer.kafka import BrokerUnavailable, PartitionMismatch, PublishError
-        from scorer.tools.lifetime import stop_on_signals
-        from scorer.worker.preflight import StartupError
+        from scorer.tools import stop_on_signals
+        from scorer.worker import StartupError
 
         fixable = (BrokerUnavailable, PartitionMismatch, PublishError, StartupError, DatasetError, KafkaException)
         try:
@@ -122,7 +122,7 @@ def worker(**overrides: Any) -> None:
 
     from scorer.kafka import BrokerUnavailable, PartitionMismatch, RateLimit, limit_log_rates, show_librdkafka_log
     from scorer.worker import run_worker
-    from scorer.worker.preflight import StartupError
+    from scorer.worker import StartupError
 
     settings = load_settings(**overrides)
     # A worker outlives broker outages: each kind of retry line reaches its log a few times a minute,

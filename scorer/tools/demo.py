@@ -16,7 +16,7 @@ from scorer.settings import Settings
 from scorer.tools.tail import ScoreBoard, tail
 from scorer.tools.supervise import start_worker, stop_process, wait_until_assigned
 from scorer.tools.send import send_events
-from scorer.worker.preflight import port_in_use
+from scorer.worker import port_in_use
 
 
 def run_demo(
