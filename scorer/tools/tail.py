@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from scorer.kafka import private_consumer, require_broker
+from scorer.kafka import BrokerUnavailable, existing_topics, private_consumer
 from scorer.settings import Settings
 
 
@@ -68,8 +68,13 @@ class ScoreBoard:
 
 
 def score_consumer(settings: Settings, from_start: bool) -> Consumer:
-    # A consumer waits for its broker forever; a tool should say at once that none answers.
-    require_broker(settings)
+    # A consumer waits forever for a broker, or a topic, that is not there; a tool says so at once.
+    wanted = [settings.topic_scores_propensity, settings.topic_scores_recommendations]
+    missing = [topic for topic in wanted if topic not in existing_topics(settings)]
+    if missing:
+        raise BrokerUnavailable(
+            f"the broker at {settings.broker} has no topic {missing[0]!r} yet: start a worker, or run `scorer topics create`"
+        )
     consumer = private_consumer(settings, "tail", from_start=from_start, **{"session.timeout.ms": 6000})
     consumer.subscribe([settings.topic_scores_propensity, settings.topic_scores_recommendations])
     return consumer

@@ -40,10 +40,16 @@ def _raw_request(port: int, headers: bytes) -> int:
 def test_a_fresh_worker_exports_every_dashboard_series_before_any_event(settings, start_worker_for, tmp_path: Path) -> None:
     worker = start_worker_for(settings.replace(api_token=TOKEN))
     port = settings.web_port
-    text = _get(port, "/metrics").decode()
-    sampled = {sample.name for family in text_string_to_metric_families(text) for sample in family.samples}
     queried = families(all_expressions())
-    missing = sorted(f for f in queried if not any(name == f or name.startswith(f + "_") for name in sampled))
+    # The lag of a partition is known from the first fetch's answer, a moment after assignment.
+    deadline = time.monotonic() + 10
+    while True:
+        text = _get(port, "/metrics").decode()
+        sampled = {sample.name for family in text_string_to_metric_families(text) for sample in family.samples}
+        missing = sorted(f for f in queried if not any(name == f or name.startswith(f + "_") for name in sampled))
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert not missing, f"the dashboard queries series a fresh worker does not export yet: {missing}"
     assert {"process_resident_memory_bytes", "process_cpu_seconds_total", "python_info"} <= sampled
     checked = subprocess.run([promtool(), "check", "metrics"], input=text, capture_output=True, text=True)
@@ -93,3 +99,12 @@ def test_a_partition_mismatch_names_the_flag_and_producers_take_any_count(settin
     messages = consume(settings, settings.topic_clickstream, 40)
     assert len(messages) == 40
     assert all(m.partition() == partition_for(m.key(), 4) for m in messages)
+
+
+def test_tail_before_any_topic_exists_says_what_to_do(settings) -> None:
+    started = time.monotonic()
+    result = CliRunner().invoke(cli, ["tail", "--duration", "30"], env=settings_environment(settings))
+    assert result.exit_code == 1 and time.monotonic() - started < 10
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and f"has no topic {settings.topic_scores_propensity!r} yet" in lines[0]
+    assert "scorer topics create" in lines[0]

@@ -147,3 +147,16 @@ def test_a_bad_row_is_one_line_naming_the_line(tmp_path):
     result = CliRunner().invoke(cli, ["replay", str(path), "--broker", f"127.0.0.1:{free_port()}"])
     assert result.exit_code == 1
     assert f"{path}:6: not a REES46 row" in one_line_error(result.output)
+
+
+def test_a_demo_whose_web_port_is_busy_starts_nothing(tmp_path):
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        started = time.monotonic()
+        result = CliRunner().invoke(cli, ["demo", "--duration", "5"], env={"SCORER_WEB_PORT": str(port), "SCORER_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 1 and time.monotonic() - started < 5
+    line = one_line_error(result.output)
+    assert f"port {port}" in line and "SCORER_WEB_PORT" in line
+    assert not (tmp_path / "demo" / "broker.log").exists()
