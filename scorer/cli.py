@@ -63,11 +63,11 @@ def one_line_failures(command: Callable[..., Any]) -> Callable[..., Any]:
             message = str(exc) if type(exc) is not KeyboardInterrupt else ""
             click.echo(message or "interrupted", err=True)
             sys.exit(INTERRUPTED)
-        except RuntimeError as exc:
+        except (RuntimeError, TimeoutError) as exc:
             # The embedded broker or a supervised worker that would not start.
-            from scorer.tools import BrokerError
+            from scorer.tools import BrokerError, WorkerStartError
 
-            if isinstance(exc, (BrokerError, TimeoutError)) or "worker" in str(exc):
+            if isinstance(exc, (BrokerError, WorkerStartError, TimeoutError)):
                 raise click.ClickException(_first_line(exc)) from None
             raise
 

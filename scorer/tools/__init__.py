@@ -20,6 +20,7 @@ _EXPORTS = {
     "start_worker": "supervise",
     "stop_process": "supervise",
     "wait_until_assigned": "supervise",
+    "WorkerStartError": "supervise",
     "SendInterrupted": "send",
     "send_events": "send",
     "Interrupted": "lifetime",

@@ -14,7 +14,7 @@ from scorer.tools.broker import BrokerError, EmbeddedBroker, free_port
 from scorer.kafka import create_topics, Publisher
 from scorer.settings import Settings
 from scorer.tools.tail import ScoreBoard, tail
-from scorer.tools.supervise import start_worker, stop_process, wait_until_assigned
+from scorer.tools.supervise import WorkerStartError, start_worker, stop_process, wait_until_assigned
 from scorer.tools.send import send_events
 from scorer.worker import port_in_use
 
@@ -49,7 +49,10 @@ def run_demo(
         worker = start_worker(settings, worker_log)
         try:
             with console.status("starting the worker (joining its consumer group)..."):
-                wait_until_assigned(settings, worker)
+                try:
+                    wait_until_assigned(settings, worker)
+                except (WorkerStartError, TimeoutError) as exc:
+                    raise WorkerStartError(f"{exc}; its log: {worker_log}") from None
             console.print(f"[bold]worker[/] ready, http://127.0.0.1:{settings.web_port}/health, log {worker_log}")
             _show_scores(console, settings, duration, rate, users, seed)
         finally:

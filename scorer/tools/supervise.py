@@ -21,6 +21,10 @@ from scorer.settings import Settings
 from scorer.tools.lifetime import die_with_parent
 
 
+class WorkerStartError(RuntimeError):
+    """A supervised worker exited before it owned partitions, or another process answers on its port."""
+
+
 def settings_environment(settings: Settings) -> dict[str, str]:
     """``SCORER_*`` variables that reproduce ``settings`` in a child process."""
     return {Settings.env_name(f.name): str(getattr(settings, f.name)) for f in dataclasses.fields(settings)}
@@ -59,10 +63,10 @@ def wait_until_assigned(
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the worker exited with status {process.returncode}")
+            raise WorkerStartError(f"the worker exited with status {process.returncode} before it owned partitions")
         doc = health(settings)
         if doc and doc.get("pid") not in (None, process.pid):
-            raise RuntimeError(
+            raise WorkerStartError(
                 f"another worker (pid {doc['pid']}) answers on port {settings.web_port}; "
                 "stop it, or give this one another SCORER_WEB_PORT / --web-port"
             )
