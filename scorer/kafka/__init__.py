@@ -16,6 +16,7 @@ from scorer.kafka.topics import (
     describe_topics,
     existing_topics,
     require_broker,
+    topic_id,
     topic_specs,
 )
 from scorer.kafka.security import faust_credentials
@@ -38,5 +39,6 @@ __all__ = [
     "read_partition",
     "require_broker",
     "show_librdkafka_log",
+    "topic_id",
     "topic_specs",
 ]

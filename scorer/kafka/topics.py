@@ -113,6 +113,20 @@ def existing_topics(settings: Settings, timeout_s: float = CONNECT_TIMEOUT_S) ->
     return set(_metadata(admin_client(settings), settings, timeout_s).topics)
 
 
+def topic_id(settings: Settings, name: str, timeout_s: float = CONNECT_TIMEOUT_S) -> str | None:
+    """The broker's id of topic ``name`` (a new one each time a topic is created), None if it does not exist."""
+    from confluent_kafka import TopicCollection
+
+    admin = admin_client(settings)
+    if name not in _metadata(admin, settings, timeout_s).topics:
+        return None
+    try:
+        described = admin.describe_topics(TopicCollection([name]), request_timeout=timeout_s)[name].result()
+    except KafkaException:
+        return None
+    return str(described.topic_id)
+
+
 def describe_topics(settings: Settings, timeout_s: float = CONNECT_TIMEOUT_S) -> dict[str, int | None]:
     """Partition count of each of the scorer's topics, None where missing."""
     existing = _metadata(admin_client(settings), settings, timeout_s).topics

@@ -316,12 +316,14 @@ def run_worker(settings: Settings) -> None:
     from scorer.kafka import create_topics
 
     # --- start-up checks: fail in one line naming the setting (scorer/worker/preflight.py) ---
-    from scorer.kafka import existing_topics
+    from scorer.kafka import topic_id
     from scorer.worker import preflight
 
     preflight.claim_web_port(settings)
     data_dir_lock = preflight.claim_data_dir(settings)  # noqa: F841 - held open for the process's life
-    preflight.check_state_has_changelog(settings, USER_TABLE, existing_topics(settings))
+    changelog = preflight.changelog_topic(settings, USER_TABLE)
+    preflight.check_state_has_changelog(settings, USER_TABLE, topic_id(settings, changelog))
+    preflight.remember_changelog_id(settings, USER_TABLE, lambda: topic_id(settings, changelog))
     # --- end of start-up checks ---
     create_topics(settings)
     limit_fetch_wait(settings.fetch_max_wait_ms)

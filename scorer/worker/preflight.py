@@ -11,12 +11,23 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 from scorer.settings import Settings
 
-__all__ = ["StartupError", "changelog_topic", "check_state_has_changelog", "claim_data_dir", "claim_web_port", "port_in_use"]
+__all__ = [
+    "StartupError",
+    "changelog_topic",
+    "check_state_has_changelog",
+    "claim_data_dir",
+    "claim_web_port",
+    "port_in_use",
+    "remember_changelog_id",
+]
 
 
 class StartupError(RuntimeError):
@@ -87,20 +98,69 @@ def changelog_topic(settings: Settings, table: str) -> str:
     return f"{settings.app_id}-{table}-changelog"
 
 
-def check_state_has_changelog(settings: Settings, table: str, existing_topics: set[str]) -> None:
-    """Refuse local RocksDB state whose changelog topic the broker no longer has.
+def _held_tables(settings: Settings, table: str) -> tuple[Path, list[Path]]:
+    tables = app_dir(settings) / "v1" / "tables"
+    return tables, (sorted(tables.glob(f"{table}-*.db")) if tables.is_dir() else [])
+
+
+def _id_file(settings: Settings, table: str) -> Path:
+    return app_dir(settings) / f"{table}-changelog.topic-id"
+
+
+def check_state_has_changelog(settings: Settings, table: str, changelog_id: str | None) -> None:
+    """Refuse local RocksDB state whose changelog topic the broker no longer has, or has anew.
 
     That state was built from topics that are gone (a memory-only broker restarted, or a
-    cluster rebuilt): its offsets point past the new topics' ends, which Faust rejects.
+    cluster rebuilt): its offsets point past the new topics' ends. ``changelog_id`` is the
+    broker's id of the changelog topic now (None: no such topic); the id the state was
+    built against is kept beside it (see :func:`remember_changelog_id`), and a topic
+    created again gets a new id.
     """
     if settings.store != "rocksdb":
         return
-    tables = app_dir(settings) / "v1" / "tables"
-    held = sorted(tables.glob(f"{table}-*.db")) if tables.is_dir() else []
+    tables, held = _held_tables(settings, table)
+    if not held:
+        return
     topic = changelog_topic(settings, table)
-    if held and topic not in existing_topics:
-        raise StartupError(
-            f"{tables} holds user state, but the broker has no topic {topic!r}: the broker lost its topics "
-            "(the embedded broker keeps none across a restart). Delete that directory to start afresh, "
-            "or point --data-dir / SCORER_DATA_DIR elsewhere"
-        )
+    remembered = _id_file(settings, table)
+    known = remembered.read_text(encoding="utf-8").strip() if remembered.is_file() else None
+    if changelog_id is None:
+        what = f"the broker has no topic {topic!r}"
+    elif known is not None and known != changelog_id:
+        what = f"the broker's topic {topic!r} is not the one that state was built from (created again)"
+    else:
+        return
+    raise StartupError(
+        f"{tables} holds user state, but {what}: the broker lost its topics (the embedded broker keeps "
+        "none across a restart). Delete that directory to start afresh, or point --data-dir / SCORER_DATA_DIR elsewhere"
+    )
+
+
+def remember_changelog_id(
+    settings: Settings, table: str, lookup: Callable[[], str | None], wait_s: float = 120.0, every_s: float = 2.0
+) -> threading.Thread | None:
+    """Record, beside the local state, the id of the changelog topic it is built from.
+
+    Faust creates the changelog once the worker joins its group, so the id is looked up in
+    the background until the topic exists (at most ``wait_s``). An id already recorded
+    stays: it names the topic the state was first built from.
+    """
+    if settings.store != "rocksdb" or _id_file(settings, table).is_file():
+        return None
+    path = _id_file(settings, table)
+
+    def record() -> None:
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            try:
+                found = lookup()
+            except Exception:  # noqa: BLE001 - a broker outage here only delays the record
+                found = None
+            if found is not None:
+                path.write_text(found + "\n", encoding="utf-8")
+                return
+            time.sleep(every_s)
+
+    thread = threading.Thread(target=record, name="remember-changelog-id", daemon=True)
+    thread.start()
+    return thread

@@ -97,16 +97,22 @@ def test_a_locked_data_dir_names_the_setting(nowhere, tmp_path):
     assert "pid 4242" in line and "--data-dir" in line and "SCORER_DATA_DIR" in line
 
 
-def test_state_whose_changelog_is_gone_explains_the_lost_topics(tmp_path):
+def test_state_whose_changelog_is_gone_or_recreated_explains_the_lost_topics(tmp_path):
     from scorer.settings import Settings
-    from scorer.worker.preflight import StartupError, check_state_has_changelog
+    from scorer.worker import StartupError
+    from scorer.worker.preflight import check_state_has_changelog, remember_changelog_id
 
     settings = Settings(data_dir=str(tmp_path), store="rocksdb")
-    check_state_has_changelog(settings, "users", set())  # nothing held yet: a first start
+    check_state_has_changelog(settings, "users", None)  # nothing held yet: a first start
     (tmp_path / "scorer" / "v1" / "tables" / "users-0.db").mkdir(parents=True)
-    check_state_has_changelog(settings, "users", {"scorer-users-changelog"})
-    with pytest.raises(StartupError, match="the broker lost its topics.*--data-dir"):
-        check_state_has_changelog(settings, "users", {"clickstream"})
+    remember_changelog_id(settings, "users", lambda: "id-1", every_s=0.01).join(timeout=5)
+    check_state_has_changelog(settings, "users", "id-1")
+    with pytest.raises(StartupError, match="has no topic 'scorer-users-changelog'.*the broker lost its topics.*--data-dir"):
+        check_state_has_changelog(settings, "users", None)
+    with pytest.raises(StartupError, match="is not the one that state was built from"):
+        check_state_has_changelog(settings, "users", "id-2")
+    # The first id recorded stays: it names the topic the state was built from.
+    assert remember_changelog_id(settings, "users", lambda: "id-2") is None
 
 
 def test_gzip_input_evaluates_like_the_plain_file(events_file, tmp_path):
