@@ -1,9 +1,18 @@
-"""The ``scorer`` command line."""
+"""The ``scorer`` command line.
+
+Every failure a user can fix (no broker, a busy port, a locked directory, a partition
+count, a broken file) ends the command with one line and a non-zero status; tracebacks
+are for bugs. Commands that start processes stop them on Ctrl-C, SIGTERM and SIGHUP.
+"""
 
 from __future__ import annotations
 
+import functools
+import logging
+import os
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from pathlib import Path
@@ -28,24 +37,70 @@ def load_settings(**overrides: Any) -> Settings:
         raise click.UsageError(str(exc)) from None
 
 
+#: Exit status of a command stopped by Ctrl-C, SIGTERM or SIGHUP (the shell's 128 + SIGINT).
+INTERRUPTED = 130
+
+
+def one_line_failures(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the failures a user can fix into ``Error: <one line>`` and status 1; stop children on signals."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        from confluent_kafka import KafkaException
+
+        from scorer.datasets import DatasetError
+        from scorer.kafka import BrokerUnavailable, PartitionMismatch, PublishError
+        from scorer.tools import stop_on_signals
+        from scorer.worker import StartupError
+
+        fixable = (BrokerUnavailable, PartitionMismatch, PublishError, StartupError, DatasetError, KafkaException)
+        try:
+            with stop_on_signals():
+                return command(*args, **kwargs)
+        except fixable as exc:
+            raise click.ClickException(_first_line(exc)) from None
+        except KeyboardInterrupt as exc:
+            message = str(exc) if type(exc) is not KeyboardInterrupt else ""
+            click.echo(message or "interrupted", err=True)
+            sys.exit(INTERRUPTED)
+        except (RuntimeError, TimeoutError) as exc:
+            # The embedded broker or a supervised worker that would not start.
+            from scorer.tools import BrokerError, WorkerStartError
+
+            if isinstance(exc, (BrokerError, WorkerStartError, TimeoutError)):
+                raise click.ClickException(_first_line(exc)) from None
+            raise
+
+    return run
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc.args[0].str() if exc.args and hasattr(exc.args[0], "str") else exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def cli() -> None:
+@click.option("--verbose", "-v", is_flag=True, help="Also show librdkafka's own log lines.")
+def cli(verbose: bool) -> None:
     """Real-time purchase propensity and recommendations from clickstream on Kafka."""
+    if verbose:
+        from scorer.kafka import show_librdkafka_log
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s librdkafka %(message)s"))
+        show_librdkafka_log(handler=handler)
 
 
 @cli.command()
 @click.option("--port", type=int, default=9092, show_default=True, help="Port on 127.0.0.1 to listen on.")
+@one_line_failures
 def broker(port: int) -> None:
     """Run the embedded Kafka-protocol broker (Tansu, memory only) until Ctrl-C."""
-    from scorer.tools import BrokerError, EmbeddedBroker
+    from scorer.tools import EmbeddedBroker
 
     embedded = EmbeddedBroker(port)
-    try:
-        embedded.start()
-    except BrokerError as exc:
-        raise click.ClickException(str(exc)) from None
+    embedded.start()
     click.echo(f"embedded broker on {embedded.bootstrap} (memory only: topics vanish when it stops)")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         code = embedded.wait()
         raise click.ClickException(f"the broker exited with status {code}")
@@ -63,14 +118,25 @@ def broker(port: int) -> None:
 @click.option("--store", type=click.Choice(["rocksdb", "memory"]), help="Table store [env SCORER_STORE].")
 def worker(**overrides: Any) -> None:
     """Run a scoring worker: consume events, update state, learn and publish scores."""
+    from confluent_kafka import KafkaException
+
+    from scorer.kafka import BrokerUnavailable, PartitionMismatch, RateLimit, limit_log_rates, show_librdkafka_log
     from scorer.worker import run_worker
-    from scorer.kafka import BrokerUnavailable
+    from scorer.worker import StartupError
 
     settings = load_settings(**overrides)
+    # A worker outlives broker outages: each kind of retry line reaches its log a few times a minute,
+    # then once more with the count of those dropped.
+    limit = RateLimit()
+    show_librdkafka_log(limit=limit)
+    limit_log_rates(limit)
+    # Faust stops gracefully (state flushed, model saved) on SIGTERM; a closed terminal's SIGHUP
+    # would kill it outright, so it is turned into a SIGTERM.
+    signal.signal(signal.SIGHUP, lambda *_: os.kill(os.getpid(), signal.SIGTERM))
     try:
         run_worker(settings)
-    except BrokerUnavailable as exc:
-        raise click.ClickException(str(exc)) from None
+    except (BrokerUnavailable, PartitionMismatch, StartupError, KafkaException) as exc:
+        raise click.ClickException(_first_line(exc)) from None
 
 
 @cli.group()
@@ -81,30 +147,24 @@ def topics() -> None:
 @topics.command("create")
 @broker_option
 @partitions_option
+@one_line_failures
 def topics_create(**overrides: Any) -> None:
     """Create every topic the scorer uses, if missing."""
-    from scorer.kafka import BrokerUnavailable, create_topics
+    from scorer.kafka import create_topics
 
-    settings = load_settings(**overrides)
-    try:
-        outcome = create_topics(settings)
-    except (BrokerUnavailable, RuntimeError) as exc:
-        raise click.ClickException(str(exc)) from None
+    outcome = create_topics(load_settings(**overrides))
     for name, state in outcome.items():
         click.echo(f"{name}: {state}")
 
 
 @topics.command("list")
 @broker_option
+@one_line_failures
 def topics_list(**overrides: Any) -> None:
     """List the scorer's topics with their partition counts."""
-    from scorer.kafka import BrokerUnavailable, describe_topics
+    from scorer.kafka import describe_topics
 
-    settings = load_settings(**overrides)
-    try:
-        found = describe_topics(settings)
-    except BrokerUnavailable as exc:
-        raise click.ClickException(str(exc)) from None
+    found = describe_topics(load_settings(**overrides))
     for name, partitions in found.items():
         click.echo(f"{name}: {partitions if partitions is not None else 'missing'}")
 
@@ -115,6 +175,7 @@ def topics_list(**overrides: Any) -> None:
 @click.option("--rate", type=float, default=200.0, show_default=True, help="Generated events per second.")
 @click.option("--users", type=int, default=500, show_default=True, help="Simulated users.")
 @click.option("--seed", type=int, default=42, show_default=True)
+@one_line_failures
 def demo(port: int, duration: float | None, rate: float, users: int, seed: int) -> None:
     """Run broker, worker and synthetic traffic, and show live scores."""
     from scorer.tools import run_demo
@@ -163,7 +224,14 @@ def evaluate(
             clv=clv, clv_calibration_end=clv_calibration_end,
         )
     except (DatasetError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(_first_line(exc)) from None
+    if not result["propensity"].get("examples") and "clv" not in result:
+        # Metrics of nothing are NaN, and charts of nothing would be empty frames titled "AUC nan".
+        # (A purchases-only log still makes a CLV evaluation.)
+        raise click.ClickException(
+            f"nothing to evaluate: no click was scored and labelled ({result['events']:,} events read, "
+            f"{result['rejected']:,} rejected); no report or chart written"
+        )
     if as_json:
         click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode())
     else:
@@ -199,24 +267,29 @@ def _print_report(result: dict[str, Any]) -> None:
 def _progress_sender(settings: Settings, events: Any, total: int | None, label: str, **pace: Any) -> int:
     from rich.progress import Progress
 
-    from scorer.kafka import Publisher
-    from scorer.kafka import create_topics
+    from scorer.kafka import Publisher, create_topics
     from scorer.tools import send_events
 
-    create_topics(settings)
+    # Only missing topics are created; existing ones may have any partition count, since
+    # the producer spreads keys with Kafka's partitioner over whatever partitions there are.
+    create_topics(settings, check_partitions=False)
+    # A bounded local queue: a file larger than memory streams through at the broker's pace.
+    publisher = Publisher(settings, **{"queue.buffering.max.kbytes": 65536})
     with Progress() as bar:
         task = bar.add_task(label, total=total)
-        return send_events(Publisher(settings), settings, events, on_sent=lambda n: bar.update(task, completed=n), **pace)
+        return send_events(publisher, settings, events, on_sent=lambda n: bar.update(task, completed=n), **pace)
 
 
 @cli.command()
 @broker_option
+@partitions_option
 @click.option("--users", type=int, default=1_000, show_default=True)
 @click.option("--items", type=int, default=500, show_default=True)
 @click.option("--events", type=int, default=100_000, show_default=True)
 @click.option("--rate", type=float, help="Events per second (default: as fast as possible).")
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write JSONL here instead of to Kafka.")
+@one_line_failures
 def simulate(users: int, items: int, events: int, rate: float | None, seed: int, out: Path | None, **overrides: Any) -> None:
     """Generate synthetic marketing traffic with a known ground truth."""
     import itertools
@@ -238,18 +311,19 @@ def simulate(users: int, items: int, events: int, rate: float | None, seed: int,
 
 @cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Input format (default: detected).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Input format (default: detected; .gz is read as is).")
 @click.option("--speed", type=float, help="Replay at N times real time (default: as fast as possible).")
 @broker_option
+@partitions_option
+@one_line_failures
 def replay(file: Path, fmt: str | None, speed: float | None, **overrides: Any) -> None:
     """Send a recorded dataset into the input topics in event-time order."""
-    from scorer.datasets import DatasetError, read_events
+    from scorer.datasets import read_events
+    from scorer.kafka import require_broker
 
     settings = load_settings(**overrides)
-    try:
-        events = read_events([file], fmt)
-    except DatasetError as exc:
-        raise click.ClickException(str(exc)) from None
+    events = read_events([file], fmt)
+    require_broker(settings)
     sent = _progress_sender(settings, events, len(events), f"replaying {file.name}", speed=speed)
     click.echo(f"sent {sent:,} events")
 
@@ -259,11 +333,17 @@ def replay(file: Path, fmt: str | None, speed: float | None, **overrides: Any) -
 @click.option("--user", help="Show only this user.")
 @click.option("--from-start", is_flag=True, help="Read the score topics from the beginning.")
 @click.option("--duration", type=float, help="Stop after this many seconds (default: until Ctrl-C).")
-def tail_command(user: str | None, from_start: bool, duration: float | None, **overrides: Any) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print each score and list as one JSON line instead of a table.")
+@one_line_failures
+def tail_command(user: str | None, from_start: bool, duration: float | None, as_json: bool, **overrides: Any) -> None:
     """Watch scores and recommendations arrive, live."""
-    from scorer.tools import ScoreBoard, tail
+    from scorer.tools import ScoreBoard, tail, tail_json
 
-    board = tail(load_settings(**overrides), ScoreBoard(user=user), duration, from_start=from_start)
+    settings = load_settings(**overrides)
+    if as_json:
+        tail_json(settings, user, duration, from_start=from_start)
+        return
+    board = tail(settings, ScoreBoard(user=user), duration, from_start=from_start)
     click.echo(f"received {board.received:,} scores and {board.lists_received:,} recommendation lists")
 
 
@@ -274,6 +354,7 @@ def tail_command(user: str | None, from_start: bool, duration: float | None, **o
 @click.option("--latency-seconds", type=float, default=20.0, show_default=True, help="Length of the latency run.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Also measure this many workers sharing the input.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@one_line_failures
 def bench(events: int, users: int, items: int, latency_seconds: float, workers: int, as_json: bool) -> None:
     """Measure throughput (Faust ceiling, scorer, plain loop), latency, memory and state size."""
     from scorer.bench import run_bench

@@ -20,6 +20,8 @@ class MemoryPublisher:
     def __init__(self) -> None:
         self.records: list[Record] = []
         self.flushes = 0
+        # Acknowledged records: everything produced before the last flush.
+        self.delivered = 0
 
     def produce(self, topic, key, value, partition=None, headers=None) -> None:  # noqa: ANN001
         self.records.append(Record(topic, key, value, partition, dict(headers or [])))
@@ -29,6 +31,7 @@ class MemoryPublisher:
 
     def flush(self, timeout_s: float = 30.0) -> None:
         self.flushes += 1
+        self.delivered = len(self.records)
 
     def on(self, topic: str) -> list[Record]:
         return [r for r in self.records if r.topic == topic]

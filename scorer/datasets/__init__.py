@@ -4,7 +4,7 @@ Pure (events only): readers yield events in event-time order and never touch Kaf
 tools send them to topics or through the offline evaluation.
 """
 
-from scorer.datasets.files import FORMATS, DatasetError, detect_format, read_events
+from scorer.datasets.files import FORMATS, DatasetError, EventFile, Recording, detect_format, read_events
 from scorer.datasets.synthetic import BRANDS, CATEGORIES, CHANNELS, DEVICES, START_MS, TrafficGenerator
 
 __all__ = [
@@ -13,7 +13,9 @@ __all__ = [
     "CHANNELS",
     "DEVICES",
     "DatasetError",
+    "EventFile",
     "FORMATS",
+    "Recording",
     "START_MS",
     "TrafficGenerator",
     "detect_format",

@@ -20,18 +20,29 @@ An empty field means absent, as in the event contract: a REES46-layout row with 
 is then derived from inactivity (``scorer.events.sessions``); an empty brand, category or
 price is left out.
 
-Each file is read whole and sorted by event time (stable, so equal times keep
-file order); several files are read one after another.
+Files are streamed, never held whole: :func:`read_events` reads each file once to
+count its events and check that they are in event-time order (recorded files are,
+in practice), then streams it again; a file that is not in order is sorted on disk
+in chunks and merged (stable, so equal times keep file order), in bounded memory.
+Several files are read one after another. A file compressed with gzip (``.gz``,
+or any file that starts with gzip's magic bytes) is read transparently.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import gzip
+import heapq
+import io
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import IO, Any
 
 import orjson
+
+from scorer.events import InvalidEvent, parse_ts
 
 FORMATS = ("jsonl", "rees46", "sessions", "cdnow")
 _REES46_HEADER = "event_time,event_type,product_id"
@@ -42,10 +53,26 @@ class DatasetError(ValueError):
     """A dataset file that cannot be read as the named format."""
 
 
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _open(path: Path, mode: str = "r", **text: Any) -> IO[Any]:
+    """Open ``path`` for reading, through gzip when it is compressed (by content, not by name)."""
+    with open(path, "rb") as probe:
+        compressed = probe.read(2) == _GZIP_MAGIC
+    if not compressed:
+        return open(path, mode, **text)
+    raw = gzip.open(path, "rb")
+    return raw if "b" in mode else io.TextIOWrapper(raw, **text)
+
+
 def detect_format(path: Path) -> str:
     """Guess a file's format from its first line."""
-    with open(path, encoding="utf-8") as handle:
-        first = handle.readline()
+    try:
+        with _open(path, encoding="utf-8") as handle:
+            first = handle.readline()
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: cannot read it as text ({exc})") from None
     if first.startswith(_REES46_HEADER):
         return "rees46"
     if first.split("\t")[:2] == ["SessionId", "ItemId"]:
@@ -64,7 +91,7 @@ def _rees46_ts(text: str) -> int:
 
 
 def _read_rees46(path: Path) -> Iterator[tuple[str, dict]]:
-    with open(path, newline="", encoding="utf-8") as handle:
+    with _open(path, newline="", encoding="utf-8") as handle:
         for row_number, row in enumerate(csv.DictReader(handle), start=2):
             try:
                 ts = _rees46_ts(row["event_time"])
@@ -93,7 +120,7 @@ def _read_rees46(path: Path) -> Iterator[tuple[str, dict]]:
 
 
 def _read_sessions(path: Path) -> Iterator[tuple[str, dict]]:
-    with open(path, encoding="utf-8") as handle:
+    with _open(path, encoding="utf-8") as handle:
         header = handle.readline().rstrip("\n").split("\t")
         try:
             session_col, item_col, time_col = (header.index(name) for name in ("SessionId", "ItemId", "Time"))
@@ -116,7 +143,7 @@ def _read_sessions(path: Path) -> Iterator[tuple[str, dict]]:
 
 
 def _read_cdnow(path: Path) -> Iterator[tuple[str, dict]]:
-    with open(path, encoding="utf-8") as handle:
+    with _open(path, encoding="utf-8") as handle:
         handle.readline()
         for row_number, line in enumerate(handle, start=2):
             if not line.strip():
@@ -138,7 +165,7 @@ def _read_cdnow(path: Path) -> Iterator[tuple[str, dict]]:
 
 
 def _read_jsonl(path: Path) -> Iterator[tuple[str, dict]]:
-    with open(path, "rb") as handle:
+    with _open(path, "rb") as handle:
         for row_number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -156,15 +183,148 @@ _READERS = {"jsonl": _read_jsonl, "rees46": _read_rees46, "sessions": _read_sess
 
 def _sort_key(pair: tuple[str, dict]) -> int:
     ts = pair[1].get("ts")
-    return ts if isinstance(ts, int) else 0
+    if isinstance(ts, int) and not isinstance(ts, bool):
+        return ts
+    try:
+        return parse_ts(ts)
+    except InvalidEvent:
+        # Left for the decoder to reject; its place in the order does not matter.
+        return 0
 
 
-def read_events(paths: list[Path], fmt: str | None = None) -> list[tuple[str, dict]]:
-    """All events of ``paths``, file after file, each file in event-time order."""
-    events: list[tuple[str, dict]] = []
-    for path in paths:
+#: Events an out-of-order file is sorted by in memory at a time before a chunk goes to disk.
+SORT_CHUNK = 200_000
+
+
+class EventFile:
+    """One dataset file, streamed in event-time order; ``len()`` counts its events.
+
+    The first use reads it once (count and order check); iterating reads it again,
+    straight through when it was in order, through an on-disk merge sort otherwise.
+    """
+
+    def __init__(self, path: Path, fmt: str | None = None, sort_chunk: int = SORT_CHUNK) -> None:
         chosen = fmt or detect_format(path)
         if chosen not in _READERS:
             raise DatasetError(f"unknown format {chosen!r}; choose one of {', '.join(FORMATS)}")
-        events.extend(sorted(_READERS[chosen](path), key=_sort_key))
-    return events
+        self.path = path
+        self.format = chosen
+        self.sort_chunk = sort_chunk
+        self._count: int | None = None
+        self._ordered = True
+
+    def _read(self) -> Iterator[tuple[str, dict]]:
+        try:
+            yield from _READERS[self.format](self.path)
+        except (OSError, EOFError, UnicodeDecodeError) as exc:
+            # A truncated or corrupt .gz, or bytes that are not UTF-8: the file, not the code.
+            raise DatasetError(f"{self.path}: cannot read it as {self.format} ({exc})") from None
+
+    def _scan(self) -> None:
+        count, last, ordered = 0, None, True
+        for pair in self._read():
+            ts = _sort_key(pair)
+            if last is not None and ts < last:
+                ordered = False
+            last = ts if last is None or ts > last else last
+            count += 1
+        self._count, self._ordered = count, ordered
+
+    def __len__(self) -> int:
+        if self._count is None:
+            self._scan()
+        assert self._count is not None
+        return self._count
+
+    @property
+    def ordered(self) -> bool:
+        """Whether the file is in event-time order as stored (then it is streamed as is)."""
+        len(self)
+        return self._ordered
+
+    def __iter__(self) -> Iterator[tuple[str, dict]]:
+        if self.ordered:
+            return self._read()
+        return _external_sort(self._read(), _sort_key, self.sort_chunk)
+
+
+def _external_sort(
+    pairs: Iterable[tuple[str, dict]], key: Callable[[tuple[str, dict]], int], chunk: int
+) -> Iterator[tuple[str, dict]]:
+    """``pairs`` sorted by ``key`` (stable) in memory for ``chunk`` pairs at a time, merged from temporary files.
+
+    >>> pairs = [("click", {"ts": t, "n": n}) for n, t in enumerate([3, 1, 2, 1, 0])]
+    >>> [(p[1]["ts"], p[1]["n"]) for p in _external_sort(pairs, lambda p: p[1]["ts"], chunk=2)]
+    [(0, 4), (1, 1), (1, 3), (2, 2), (3, 0)]
+    """
+    with tempfile.TemporaryDirectory(prefix="scorer-sort-") as spill:
+        runs: list[Path] = []
+        buffer: list[tuple[int, int, tuple[str, dict]]] = []
+
+        def write_run() -> None:
+            buffer.sort(key=lambda entry: (entry[0], entry[1]))
+            run = Path(spill) / f"run-{len(runs)}.jsonl"
+            with open(run, "wb") as out:
+                for ts, seq, pair in buffer:
+                    out.write(orjson.dumps([ts, seq, pair[0], pair[1]]) + b"\n")
+            runs.append(run)
+            buffer.clear()
+
+        for seq, pair in enumerate(pairs):
+            buffer.append((key(pair), seq, pair))
+            if len(buffer) >= chunk:
+                write_run()
+        if not runs:  # it all fitted in one chunk: no disk needed
+            buffer.sort(key=lambda entry: (entry[0], entry[1]))
+            for _, _, pair in buffer:
+                yield pair
+            return
+        if buffer:
+            write_run()
+
+        def read_run(run: Path) -> Iterator[tuple[int, int, str, dict]]:
+            with open(run, "rb") as handle:
+                for line in handle:
+                    ts, seq, kind, doc = orjson.loads(line)
+                    yield ts, seq, kind, doc
+
+        for _, _, kind, doc in heapq.merge(*(read_run(run) for run in runs)):
+            yield kind, doc
+
+
+class Recording:
+    """The events of several files, file after file, each in event-time order; ``len()`` is their total.
+
+    ``starts`` gives the index of each file's first event (for "count from the N-th file").
+    Every file is scanned up front, so a broken row fails here, before anything was sent
+    or learned.
+    """
+
+    def __init__(self, paths: Iterable[Path], fmt: str | None = None, sort_chunk: int = SORT_CHUNK) -> None:
+        self.files = [EventFile(Path(path), fmt, sort_chunk) for path in paths]
+        for f in self.files:
+            len(f)
+
+    def __len__(self) -> int:
+        return sum(len(f) for f in self.files)
+
+    @property
+    def starts(self) -> list[int]:
+        starts, total = [], 0
+        for f in self.files:
+            starts.append(total)
+            total += len(f)
+        return starts
+
+    def __iter__(self) -> Iterator[tuple[str, dict]]:
+        for f in self.files:
+            yield from f
+
+    def __getitem__(self, index: Any) -> Any:
+        """Indexing materialises the events: for small files and tests."""
+        return list(self)[index]
+
+
+def read_events(paths: list[Path], fmt: str | None = None) -> Recording:
+    """The events of ``paths``, file after file, each file in event-time order, streamed."""
+    return Recording(paths, fmt)

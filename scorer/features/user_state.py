@@ -409,7 +409,7 @@ class UserState:
             brand_affinity=(
                 self.brand_weight.get(brand, 0.0) / self.brand_total if brand and self.brand_total else 0.0
             ),
-            price_vs_user_avg=price / avg_price if price is not None and avg_price > 0 else 1.0,
+            price_vs_user_avg=price / avg_price if price is not None and avg_price > 1e-9 else 1.0,  # a denormal average would give inf
             hour_sin=hour_sin,
             hour_cos=hour_cos,
             dow_sin=dow_sin,

@@ -14,6 +14,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
+from scorer.kafka.logs import client_logging
 from scorer.settings import Settings
 
 __all__ = ["private_consumer", "read_partition"]
@@ -28,6 +29,7 @@ def private_consumer(settings: Settings, purpose: str, from_start: bool = True, 
     return Consumer(
         {
             **settings.kafka_config(),
+            **client_logging(),
             "group.id": f"{settings.app_id}-{purpose}-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest" if from_start else "latest",

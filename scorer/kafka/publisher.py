@@ -6,12 +6,18 @@ worker; librdkafka batches in its own thread and is nearly free to call.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import orjson
 from confluent_kafka import KafkaError, Producer
 
 from scorer.settings import Settings
+from scorer.kafka.logs import client_logging
 from scorer.kafka.topics import MAX_SNAPSHOT_BYTES
+
+#: How often librdkafka reports its brokers' connection states (see :attr:`Publisher.broker_reachable`).
+STATS_INTERVAL_MS = 2000
 
 
 class PublishError(RuntimeError):
@@ -25,6 +31,12 @@ class Publisher:
         self._producer = Producer(
             {
                 **settings.kafka_config(),
+                **client_logging(),
+                # Connection states, served with the delivery callbacks by poll(): a cheap,
+                # passive answer to "is the broker reachable?" for /health during an outage.
+                "statistics.interval.ms": STATS_INTERVAL_MS,
+                "stats_cb": self._on_stats,
+                "error_cb": self._on_error,
                 "linger.ms": 5,
                 # Kafka's Java client and Faust's table router hash keys with murmur2;
                 # librdkafka's default (CRC32) would send a user to another partition.
@@ -37,12 +49,37 @@ class Publisher:
             }
         )
         self.failures = 0
+        self.delivered = 0
         self.last_error: KafkaError | None = None
+        #: False once librdkafka says no broker is up, True again once one is (None: not known yet).
+        self.broker_reachable: bool | None = None
+        #: Monotonic time since which no broker was up, while that lasts.
+        self.unreachable_since: float | None = None
 
     def _on_delivery(self, err: KafkaError | None, _msg: Any) -> None:
         if err is not None:
             self.failures += 1
             self.last_error = err
+        else:
+            self.delivered += 1
+
+    def _set_reachable(self, reachable: bool) -> None:
+        if not reachable and self.broker_reachable is not False:
+            self.unreachable_since = time.monotonic()
+        elif reachable:
+            self.unreachable_since = None
+        self.broker_reachable = reachable
+
+    def _on_stats(self, document: str) -> None:
+        brokers = orjson.loads(document).get("brokers", {})
+        # Bootstrap entries (nodeid -1) stand for the configured addresses; learned brokers for the cluster.
+        states = [b.get("state") for b in brokers.values() if b.get("nodeid", -1) >= 0] or [b.get("state") for b in brokers.values()]
+        if states:
+            self._set_reachable("UP" in states)
+
+    def _on_error(self, err: KafkaError) -> None:
+        if err.code() == KafkaError._ALL_BROKERS_DOWN:
+            self._set_reachable(False)
 
     def produce(
         self,
@@ -57,12 +94,13 @@ class Publisher:
             kwargs["partition"] = partition
         if headers:
             kwargs["headers"] = headers
-        try:
-            self._producer.produce(topic, **kwargs)
-        except BufferError:
-            # The local queue is full: let librdkafka drain it, then retry once.
-            self._producer.poll(0.5)
-            self._producer.produce(topic, **kwargs)
+        while True:
+            try:
+                self._producer.produce(topic, **kwargs)
+                return
+            except BufferError:
+                # The local queue is full: wait for librdkafka to drain some of it.
+                self._producer.poll(0.1)
 
     def poll(self) -> None:
         """Serve delivery callbacks without blocking."""

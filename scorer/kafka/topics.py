@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import KafkaException, TopicCollection
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from scorer.kafka.logs import client_logging
 from scorer.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,25 +58,81 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     ]
 
 
+#: How long a command waits for a broker to answer before it says none does.
+CONNECT_TIMEOUT_S = 5.0
+
+
 class BrokerUnavailable(RuntimeError):
     """No Kafka broker answered at the configured address."""
 
 
+class PartitionMismatch(RuntimeError):
+    """An existing topic has another partition count than the settings say."""
+
+
 def admin_client(settings: Settings) -> AdminClient:
-    return AdminClient(settings.kafka_config())
+    return AdminClient({**settings.kafka_config(), **client_logging()})
+
+
+def _probe(bootstrap: str, timeout_s: float) -> str | None:
+    """None if a TCP connection to one of the bootstrap addresses opens, else why none did.
+
+    A refused connection is known at once, while librdkafka would retry it until its timeout.
+    """
+    reasons = []
+    for address in bootstrap.split(","):
+        host, _, port = address.strip().rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout_s):
+                return None
+        except (OSError, ValueError) as exc:
+            reasons.append(f"{address.strip()}: {getattr(exc, 'strerror', None) or exc}")
+    return "; ".join(reasons)
 
 
 def _metadata(admin: AdminClient, settings: Settings, timeout_s: float) -> Any:
+    refused = _probe(settings.broker, timeout_s)
+    if refused is not None:
+        raise BrokerUnavailable(
+            f"no Kafka broker answered at {settings.broker} ({refused}); "
+            "start one with `scorer broker`, or point --broker / SCORER_BROKER at yours"
+        )
     try:
         return admin.list_topics(timeout=timeout_s)
     except KafkaException as exc:
+        error = exc.args[0]
+        reason = error.str() if hasattr(error, "str") else str(error)
         raise BrokerUnavailable(
-            f"no Kafka broker answered at {settings.broker} within {timeout_s:.0f}s "
-            f"(start one with `scorer broker`, or set SCORER_BROKER / --broker): {exc.args[0]}"
+            f"no Kafka broker answered at {settings.broker} within {timeout_s:.0f}s ({reason}); "
+            "start one with `scorer broker`, or point --broker / SCORER_BROKER at yours"
         ) from None
 
 
-def describe_topics(settings: Settings, timeout_s: float = 15.0) -> dict[str, int | None]:
+def require_broker(settings: Settings, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Raise :class:`BrokerUnavailable` unless a broker answers within ``timeout_s``."""
+    _metadata(admin_client(settings), settings, timeout_s)
+
+
+def existing_topics(settings: Settings, timeout_s: float = CONNECT_TIMEOUT_S) -> set[str]:
+    """Names of every topic the broker holds."""
+    return set(_metadata(admin_client(settings), settings, timeout_s).topics)
+
+
+def topic_id(settings: Settings, name: str, timeout_s: float = CONNECT_TIMEOUT_S) -> str | None:
+    """The broker's id of topic ``name`` (a new one each time a topic is created), None if it does not exist."""
+    from confluent_kafka import TopicCollection
+
+    admin = admin_client(settings)
+    if name not in _metadata(admin, settings, timeout_s).topics:
+        return None
+    try:
+        described = admin.describe_topics(TopicCollection([name]), request_timeout=timeout_s)[name].result()
+    except KafkaException:
+        return None
+    return str(described.topic_id)
+
+
+def describe_topics(settings: Settings, timeout_s: float = CONNECT_TIMEOUT_S) -> dict[str, int | None]:
     """Partition count of each of the scorer's topics, None where missing."""
     existing = _metadata(admin_client(settings), settings, timeout_s).topics
     return {
@@ -83,11 +141,14 @@ def describe_topics(settings: Settings, timeout_s: float = 15.0) -> dict[str, in
     }
 
 
-def create_topics(settings: Settings, timeout_s: float = 15.0) -> dict[str, str]:
+def create_topics(settings: Settings, timeout_s: float = CONNECT_TIMEOUT_S, check_partitions: bool = True) -> dict[str, str]:
     """Create missing topics; returns ``{name: "created" | "exists"}``.
 
-    An existing topic with another partition count is an error: the scorer's
-    per-user state relies on every user-keyed topic being partitioned alike.
+    An existing topic with another partition count is an error
+    (:class:`PartitionMismatch`): the scorer's per-user state relies on every
+    user-keyed topic being partitioned alike. Producers pass
+    ``check_partitions=False``: Kafka's partitioner spreads keys over whatever
+    partitions a topic has, so they need no particular count.
     """
     admin = admin_client(settings)
     specs = topic_specs(settings)
@@ -99,10 +160,11 @@ def create_topics(settings: Settings, timeout_s: float = 15.0) -> dict[str, str]
         if meta is None or meta.error is not None:
             missing.append(spec)
             continue
-        if len(meta.partitions) != spec.partitions:
-            raise RuntimeError(
-                f"topic {spec.name!r} has {len(meta.partitions)} partitions, the scorer expects "
-                f"{spec.partitions} (SCORER_PARTITIONS); user-keyed topics must be partitioned alike"
+        if check_partitions and len(meta.partitions) != spec.partitions:
+            raise PartitionMismatch(
+                f"topic {spec.name!r} has {len(meta.partitions)} partitions, the scorer expects {spec.partitions}: "
+                f"run with --partitions {len(meta.partitions)} (or SCORER_PARTITIONS={len(meta.partitions)}), "
+                "since user-keyed topics must be partitioned alike"
             )
         outcome[spec.name] = "exists"
     if missing:
@@ -125,25 +187,21 @@ def create_topics(settings: Settings, timeout_s: float = 15.0) -> dict[str, str]
     return outcome
 
 
-def topic_epochs(settings: Settings, topics: Sequence[str], timeout_s: float = 10.0) -> dict[int, int]:
-    """Each topic's incarnation, by its index in ``topics``: 48 bits of its Kafka topic id.
+def topic_epochs(settings: Settings, topics: Sequence[str], timeout_s: float = CONNECT_TIMEOUT_S) -> dict[int, int]:
+    """Each topic's incarnation, by its index in ``topics``: 48 bits of a digest of its Kafka topic id.
 
     A topic deleted and created again under the same name gets a new id and starts its
     offsets at 0; stored input positions name the incarnation they count in, so events of
     the new topic are never taken for replays of the old one's. A topic whose id the broker
-    does not give (an old broker, the embedded one) is left out: positions then count as before.
+    does not give (the null id of a broker without topic ids) is left out: positions then
+    count as before.
     """
-    admin = AdminClient(settings.kafka_config())
     epochs: dict[int, int] = {}
-    futures = admin.describe_topics(TopicCollection(list(topics)), request_timeout=timeout_s)
     for index, topic in enumerate(topics):
-        try:
-            description = futures[topic].result(timeout=timeout_s)
-        except Exception as error:  # noqa: BLE001 - without an id the offsets count as before
-            log.warning("no topic id for %s (%s): a recreated topic would not be recognised", topic, error)
-            continue
-        topic_id = str(getattr(description, "topic_id", "") or "")
+        found = topic_id(settings, topic, timeout_s) or ""
         # The null id (all zero bits) is what a broker without topic ids sends.
-        if topic_id.strip("A0-="):
-            epochs[index] = int.from_bytes(hashlib.blake2b(topic_id.encode(), digest_size=6).digest(), "big") or 1
+        if found.strip("A0-="):
+            epochs[index] = int.from_bytes(hashlib.blake2b(found.encode(), digest_size=6).digest(), "big") or 1
+        else:
+            log.warning("no topic id for %s: a recreated topic would not be recognised", topic)
     return epochs

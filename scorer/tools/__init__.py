@@ -2,7 +2,7 @@
 
 ``broker`` runs the embedded Kafka-protocol broker (the demo's), ``apache_kafka`` a pinned
 real Apache Kafka from Maven Central (the tests'); ``supervise`` starts and stops worker
-processes; ``send`` produces events keyed by user; ``demo`` puts broker, worker and
+processes and ``lifetime`` makes every child die with its parent; ``send`` produces events keyed by user; ``demo`` puts broker, worker and
 traffic together; ``tail`` shows the score topics live; ``evaluate`` replays files
 offline through the worker's engine, and ``plots`` draws its charts.
 """
@@ -20,11 +20,17 @@ _EXPORTS = {
     "start_worker": "supervise",
     "stop_process": "supervise",
     "wait_until_assigned": "supervise",
+    "WorkerStartError": "supervise",
+    "SendInterrupted": "send",
     "send_events": "send",
+    "Interrupted": "lifetime",
+    "die_with_parent": "lifetime",
+    "stop_on_signals": "lifetime",
     "run_demo": "demo",
     "ScoreBoard": "tail",
     "score_consumer": "tail",
     "tail": "tail",
+    "tail_json": "tail",
     "count_rule": "evaluate",
     "evaluate_files": "evaluate",
     "write_plots": "plots",

@@ -48,6 +48,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from scorer.tools.broker import free_ports
+from scorer.tools.lifetime import die_with_parent
 
 __all__ = [
     "POM_PATH",
@@ -741,6 +742,7 @@ class ApacheKafka:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.run_dir,
+                preexec_fn=die_with_parent,
             )
         _live.add(self)
         try:

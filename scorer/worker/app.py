@@ -100,7 +100,7 @@ class Worker:
             partitions=settings.partitions,
         )
         self.publisher = Publisher(settings)
-        self.metrics = ScorerMetrics()
+        self.metrics = ScorerMetrics(settings)
         self.gauges = GaugeRefresher(self.metrics)
         self.pipeline = make_pipeline(settings, lineage=self._lineage())
         self.processor: EventProcessor | None = None
@@ -316,6 +316,16 @@ def run_worker(settings: Settings) -> None:
     """Create missing topics, then run the Faust worker until it is stopped."""
     from scorer.kafka import create_topics
 
+    # --- start-up checks: fail in one line naming the setting (scorer/worker/preflight.py) ---
+    from scorer.kafka import topic_id
+    from scorer.worker import preflight
+
+    preflight.claim_web_port(settings)
+    data_dir_lock = preflight.claim_data_dir(settings)  # noqa: F841 - held open for the process's life
+    changelog = preflight.changelog_topic(settings, USER_TABLE)
+    preflight.check_state_has_changelog(settings, USER_TABLE, topic_id(settings, changelog))
+    preflight.remember_changelog_id(settings, USER_TABLE, lambda: topic_id(settings, changelog))
+    # --- end of start-up checks ---
     create_topics(settings)
     limit_fetch_wait(settings.fetch_max_wait_ms)
     worker = Worker(settings)

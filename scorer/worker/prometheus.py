@@ -3,6 +3,13 @@
 Names follow Prometheus conventions: the ``scorer_`` prefix, base units,
 ``_total`` for counters, ``_seconds`` for durations, and never a user or item
 id as a label (their number is unbounded).
+
+Every labelled series is there from the first scrape, for the label values known in
+advance (input topics and event types, rejection reasons, model roles, quality metrics,
+the new/returning segments): counters at 0, and quality gauges at NaN until there is a
+quality to report, so a dashboard panel shows a flat line or a gap, never "No data".
+The client's own process, platform and garbage-collector collectors are registered too
+(``process_*``, ``python_*``).
 """
 
 from __future__ import annotations
@@ -11,15 +18,53 @@ from collections.abc import Iterable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-__all__ = ["CONTENT_TYPE_LATEST", "GaugeRefresher", "ScorerMetrics"]
+from scorer.events import CLICK_TYPES, CONSENT_ACTIONS
+from scorer.settings import Settings
+
+__all__ = ["CONTENT_TYPE_LATEST", "GaugeRefresher", "REJECT_REASONS", "ScorerMetrics"]
+
+#: Reasons a message is dead-lettered (README, "Rejected input"); their counters start at 0.
+REJECT_REASONS = (
+    "malformed_json",
+    "invalid_utf8",
+    "not_an_object",
+    "missing_field",
+    "wrong_type",
+    "invalid_value",
+    "unknown_type",
+    "bad_timestamp",
+    "future_timestamp",
+    "too_large",
+    "missing_value",
+    "missing_key",
+    "key_mismatch",
+    "processing_error",
+)
+#: Metrics of the live quality report per scope, as exported (milliseconds turned into seconds).
+_QUALITY_METRICS = {
+    "window": ("count", "positive_rate", "mean_score", "roc_auc", "log_loss", "brier", "ece",
+               "delay_seconds_mean", "delay_seconds_p50", "delay_seconds_p95"),
+    "cumulative": ("count", "positive_rate", "mean_score", "roc_auc", "log_loss", "brier", "ece", "delay_seconds_mean"),
+}
+_SEGMENT_METRICS = ("count", "mean_score", "positive_rate", "calibration_gap", "ece")
+#: Segments every worker has from the start (devices and channels are whatever the traffic says).
+_KNOWN_SEGMENTS = {"user": ("new", "returning")}
+_NAN = float("nan")
 
 
 def _numbers(values: dict[str, Any]) -> list[tuple[str, float]]:
-    """The numeric entries of a report, with millisecond figures turned into seconds."""
+    """The numeric entries of a report, with millisecond figures turned into seconds; None as NaN.
+
+    >>> _numbers({"count": 0, "roc_auc": None, "delay_ms_p50": 1500, "label": "x"})
+    [('count', 0.0), ('roc_auc', nan), ('delay_seconds_p50', 1.5)]
+    """
     found = []
     for name, value in values.items():
+        if value is None:
+            value = _NAN
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
         parts = name.split("_")
@@ -38,9 +83,13 @@ _BYTES_BUCKETS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384)
 class ScorerMetrics:
     """Every series a worker exports, with label children cached for the hot path."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        # What prometheus_client registers by default, in this worker's own registry.
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        GCCollector(registry=r)
         self.consumed = Counter("scorer_events_consumed", "Input messages consumed.", ["topic", "type"], registry=r)
         self.rejected = Counter("scorer_events_rejected", "Input messages sent to the dead-letter topic.", ["reason"], registry=r)
         self.replayed = Counter("scorer_events_replayed", "Redelivered messages the user state already held.", registry=r)
@@ -127,6 +176,40 @@ class ScorerMetrics:
         self._consumed: dict[tuple[str, str], Counter] = {}
         self._rejected: dict[str, Counter] = {}
         self._published: dict[str, Counter] = {}
+        self._initialise(settings or Settings())
+
+    def _initialise(self, settings: Settings) -> None:
+        """Create every labelled series whose label values are known before any event."""
+        kinds = {
+            settings.topic_clickstream: (*CLICK_TYPES, "invalid"),
+            settings.topic_purchases: ("purchase", "invalid"),
+            settings.topic_consent: (*CONSENT_ACTIONS, "invalid", "tombstone"),
+        }
+        for topic, types in kinds.items():
+            for kind in types:
+                self._consumed[(topic, kind)] = self.consumed.labels(topic=topic, type=kind)
+            self.late.labels(topic=topic)
+        for reason in REJECT_REASONS:
+            self._rejected[reason] = self.rejected.labels(reason=reason)
+        for topic in (settings.topic_scores_propensity, settings.topic_scores_recommendations):
+            self._published[topic] = self.published.labels(topic=topic)
+        for action in CONSENT_ACTIONS:
+            self.consent.labels(action=action)
+        for label in ("positive", "negative"):
+            self.learned.labels(label=label)
+        for name in ("hr10", "hr20", "mrr10", "mrr20"):
+            self.next_item.labels(metric=name)
+        for scope, names in _QUALITY_METRICS.items():
+            for name in names:
+                self.quality.labels(scope=scope, metric=name).set(0.0 if name == "count" else _NAN)
+        for dimension, segments in _KNOWN_SEGMENTS.items():
+            for segment in segments:
+                for name in _SEGMENT_METRICS:
+                    self.segment_quality.labels(dimension=dimension, segment=segment, metric=name).set(
+                        0.0 if name == "count" else _NAN
+                    )
+        for role in ("champion", "challenger"):
+            self.windowed_log_loss.labels(role=role).set(_NAN)
 
     def count_consumed(self, topic: str, kind: str) -> None:
         child = self._consumed.get((topic, kind))
@@ -161,8 +244,8 @@ class ScorerMetrics:
         status = model.status()
         for role in ("champion", "challenger"):
             loss = status.get(f"{role}_log_loss")
-            if loss is not None:
-                self.windowed_log_loss.labels(role=role).set(loss)
+            # NaN while there is none (no challenger, or no example yet): a dropped challenger's last loss must not linger.
+            self.windowed_log_loss.labels(role=role).set(_NAN if loss is None else loss)
         drifts, promotions = status.get("drifts", 0), status.get("promotions", 0)
         # A model loaded from a snapshot may count from anywhere: a counter can only go up.
         self.drifts.inc(max(drifts - self._model_counts[0], 0))

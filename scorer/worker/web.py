@@ -8,6 +8,7 @@ take a :class:`WorkerView` (the worker satisfies it) and this module imports not
 from __future__ import annotations
 
 import hmac
+import os
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
@@ -19,7 +20,7 @@ from scorer.worker.checkpoints import ModelCheckpointer
 from scorer.worker.processor import EventProcessor
 from scorer.worker.training import SharedTraining
 
-__all__ = ["WorkerView", "add_views", "authorized", "describe_models", "describe_user", "health"]
+__all__ = ["WorkerView", "add_views", "authorized", "broker_state", "describe_models", "describe_user", "health"]
 
 
 class WorkerView(Protocol):
@@ -36,18 +37,43 @@ class WorkerView(Protocol):
 
 
 def authorized(token: str, header: str) -> bool:
-    """True when no token is configured, or ``header`` (Authorization) carries it as a bearer token."""
+    """True when no token is configured, or ``header`` (Authorization) carries it as a bearer token.
+
+    The header arrives as decoded by the HTTP server, possibly with bytes that are no
+    text at all (kept as surrogate escapes); those are a wrong token, never an error.
+
+    >>> authorized("s3cret", "Bearer s3cret"), authorized("s3cret", "Bearer s3cr\u00e9t"), authorized("s3cret", chr(0xDCFF))
+    (True, False, False)
+    """
     if not token:
         return True
-    return hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
+    presented = header.encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(presented, f"Bearer {token}".encode())
+
+
+def broker_state(publisher: Any) -> dict[str, Any]:
+    """What the worker's producer knows of the broker: reachable or not, and for how long not."""
+    if publisher is None:
+        return {"reachable": None}
+    # Serves librdkafka's callbacks, the connection-state report among them, without blocking.
+    publisher.poll()
+    since = publisher.unreachable_since
+    return {
+        "reachable": publisher.broker_reachable,
+        "unreachable_for_s": round(time.monotonic() - since, 1) if since is not None else None,
+    }
 
 
 def health(view: WorkerView) -> dict[str, Any]:
     """GET /health: assigned partitions, message counts and the model version."""
     processor = view.processor
     model = view.pipeline.model
+    broker = broker_state(getattr(view, "publisher", None))
     return {
-        "status": "ok",
+        # Answers during a broker outage too, and says so: the worker resumes when the broker is back.
+        "status": "broker_unreachable" if broker["reachable"] is False else "ok",
+        "pid": os.getpid(),
+        "broker": broker,
         "assigned_partitions": sorted(f"{tp.topic}:{tp.partition}" for tp in view.assignment()),
         "consumed": dict(processor.consumed) if processor else {},
         "scored": processor.scored if processor else 0,
@@ -114,7 +140,8 @@ def add_views(app: Any, users: Any, view: WorkerView, exposition: Callable[[], t
     token = view.settings.api_token
 
     def refused(web: Any, request: Any) -> Any | None:
-        if authorized(token, request.headers.get("Authorization", "")):
+        headers = request.headers.getall("Authorization", [])
+        if len(headers) <= 1 and authorized(token, headers[0] if headers else ""):
             return None
         return web.json({"error": "missing or wrong bearer token"}, status=401)
 

@@ -77,7 +77,7 @@ def test_evaluate_command_prints_the_documented_keys(rees46_head, tmp_path):
     for key in ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "base_rate", "examples"):
         assert key in doc["propensity"]
     assert doc["propensity"]["examples"] == 3 and doc["events"] == 4 and doc["events_per_second"] > 0
-    assert sorted(Path(p).name for p in doc["plots"]) == ["calibration.png", "metrics_over_time.png", "roc.png", "score_histogram.png"]
+    assert sorted(Path(p).name for p in doc["plots"]) == ["calibration.png", "gains.png", "metrics_over_time.png", "roc.png", "score_histogram.png"]
     assert all(Path(p).stat().st_size > 5_000 for p in doc["plots"])
 
 
