@@ -60,6 +60,10 @@ class Settings:
         "scores.recommendations", "Output topic of recommendation lists."
     )
     topic_scores_clv: str = _setting("scores.clv", "Output topic of customer lifetime values (compacted, keyed by user).")
+    topic_scores_segments: str = _setting(
+        "scores.segments", "Output topic of customer segments (RFM and cluster), published when a user's segment changes."
+    )
+    segment_clusters: int = _setting(6, "Most behavioural clusters the segment model keeps (their ids are stable).")
     topic_dlq: str = _setting("scorer.dlq", "Dead-letter topic for rejected input.")
     topic_models: str = _setting("scorer.models", "Compacted topic of sealed model snapshots (one partition).")
     topic_training: str = _setting(

@@ -22,7 +22,8 @@ from scorer.datasets import read_events
 from scorer.events import parse_ts
 from scorer.scoring import label_with_users, run_offline
 from scorer.propensity import bootstrap_by_user, propensity_report
-from scorer.worker import make_pipeline, make_recommender
+from scorer.segments import segment_report
+from scorer.worker import make_pipeline, make_recommender, make_user_models
 from scorer.settings import Settings
 
 
@@ -99,6 +100,9 @@ def evaluate_files(
     counts = count_rule(file_starts, eval_after, eval_from_file)
     window_ms = int(settings.conversion_window_s * 1000)
     pipeline = make_pipeline(settings, lineage="offline")
+    user_models = make_user_models(settings, lineage="offline")
+    for model in user_models:
+        model.history = []  # type: ignore[attr-defined]
     started = time.perf_counter()
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("evaluating", total=len(events))
@@ -109,6 +113,7 @@ def evaluate_files(
             partitions=settings.partitions,
             count_from=counts,
             on_progress=lambda n: bar.update(task, completed=n),
+            user_models=user_models,
         )
     elapsed = time.perf_counter() - started
     want_clv = clv or clv_calibration_end is not None
@@ -134,6 +139,10 @@ def evaluate_files(
         "model": settings.model,
         "conversion_window_s": settings.conversion_window_s,
     }
+    for model in user_models:
+        history = model.history  # type: ignore[attr-defined]
+        if model.name == "segments" and history:
+            result["segments"] = segment_report(history, run.purchases, min(ts for _, ts, _, _ in history), run.last_ts)
     if plots is not None:
         from scorer.tools.plots import write_plots  # matplotlib is slow to import; only when asked
 

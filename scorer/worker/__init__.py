@@ -35,6 +35,7 @@ _EXPORTS = {
     "add_views": "web",
     "authorized": "web",
     "describe_models": "web",
+    "describe_segments": "web",
     "describe_user": "web",
     "health": "web",
     "limit_fetch_wait": "faust_patches",
