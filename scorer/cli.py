@@ -193,7 +193,7 @@ def _print_report(result: dict[str, Any]) -> None:
 
         print_clv(result["clv"])
     if "segments" in result:
-        from scorer.tools.segment_tables import print_segments
+        from scorer.tools import print_segments
 
         print_segments(result["segments"])
     for path in result.get("plots", []):

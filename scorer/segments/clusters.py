@@ -144,5 +144,7 @@ class Clusters:
         return True
 
     def centre(self, cluster_id: int) -> dict[str, float]:
-        """A cluster's centre in standardised units (0 is the mean user, 1 one standard deviation)."""
+        """A cluster's centre in standardised units (0 is the mean user, 1 one standard deviation); {} in warm-up."""
+        if cluster_id >= len(self.centres):
+            return {}
         return {name: float(value) for name, value in self.scaler.transform_one(dict(zip(self.names, self.centres[cluster_id]))).items()}

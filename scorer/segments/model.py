@@ -16,9 +16,9 @@ lives in this object, learned from the users of the partitions this worker holds
 
 >>> from scorer.events import PurchaseEvent, PurchaseItem
 >>> class State:  # the feature state's public attributes this model reads
-...     orders, monetary, last_purchase_ts, sessions_total = 1, 30.0, 86_400_000, 1
+...     orders, monetary, last_purchase_ts, sessions_total, views_total, carts_total = 1, 30.0, 86_400_000, 1, 4, 1
 ...     def current_x(self):
-...         return {"views_hl7d": 2.0, "carts_hl7d": 1.0, "purchases_hl7d": 1.0}
+...         return {"purchases_hl7d": 1.0}
 >>> model = SegmentModel()
 >>> buy = PurchaseEvent("e1", "u1", 86_400_000, "o1", (PurchaseItem("i1", 30.0),))
 >>> fields, out = model.observe(None, buy, State())
