@@ -83,3 +83,21 @@ def test_the_processor_publishes_segments_and_tombstones_them_on_erasure():
     processor.process(SETTINGS.topic_consent, 0, 0, b"u1", orjson.dumps(erase))
     tombstone = publisher.on(SETTINGS.topic_scores_segments)[-1]
     assert tombstone.key == b"u1" and tombstone.value is None
+
+
+def test_segment_gauges_have_bounded_labels_and_empty_segments_read_zero():
+    from scorer.worker import ScorerMetrics
+
+    model = SegmentModel(active_days=30)
+    engine = engine_with(model)
+    engine.process(1, 0, 0, b"u1", purchase("u1", 1, T0))
+    metrics = ScorerMetrics()
+    metrics.update_segments(model.summary())
+    text = metrics.exposition().decode()
+    assert 'scorer_segment_users{segment="new",segmentation="rfm"} 1.0' in text
+    assert 'scorer_segment_purchase_rate{segment="0",segmentation="cluster"} 1.0' in text
+    engine.process(1, 0, 1, b"u2", purchase("u2", 1, T0 + 40 * DAY))  # u1 leaves the active window
+    engine.apply_consent(2, 0, 0, b"u2", ConsentEvent("k", "u2", T0 + 41 * DAY, "erase"))
+    metrics.update_segments(model.summary())
+    assert 'scorer_segment_users{segment="new",segmentation="rfm"} 0.0' in metrics.exposition().decode()
+    assert "u1" not in metrics.exposition().decode()
