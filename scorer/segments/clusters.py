@@ -69,8 +69,9 @@ class Clusters:
         """Learn from one user update and return the user's cluster (``current`` is their last one)."""
         if not self.names:
             self.names = tuple(raw)
-        x = self._logged(raw)
-        self.scaler.learn_one(dict(zip(self.names, x)))
+        logged = _logged_values(raw)
+        self.scaler.learn_one(logged)
+        x = [logged.get(name, 0.0) for name in self.names]
         self.learned += 1
         if self._buffer is not None:
             self._buffer.append(x)
@@ -95,7 +96,8 @@ class Clusters:
         return self._keep_or_move(distances, min(range(len(distances)), key=distances.__getitem__), current)
 
     def _logged(self, raw: dict[str, float]) -> list[float]:
-        return [math.log1p(max(raw.get(name, 0.0), 0.0)) for name in self.names]
+        logged = _logged_values(raw)
+        return [logged.get(name, 0.0) for name in self.names]
 
     def _keep_or_move(self, distances: list[float], nearest: int, current: int | None) -> int:
         if current is not None and current < len(distances) and distances[nearest] >= (1.0 - self.margin) ** 2 * distances[current]:
@@ -148,3 +150,8 @@ class Clusters:
         if cluster_id >= len(self.centres):
             return {}
         return {name: float(value) for name, value in self.scaler.transform_one(dict(zip(self.names, self.centres[cluster_id]))).items()}
+
+
+def _logged_values(raw: dict[str, float]) -> dict[str, float]:
+    """Counts and amounts are heavy-tailed: the clusters see them on a log scale."""
+    return {name: math.log1p(max(value, 0.0)) for name, value in raw.items()}
