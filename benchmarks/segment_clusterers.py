@@ -71,6 +71,10 @@ def replay(events: list, clusters) -> tuple[dict, float, int]:
     spent = 0.0
     for event in events:
         state = states.setdefault(event.user_id, UserState())
+        if state.is_expired(event.ts):
+            # As in the engine: a user idle beyond the state TTL starts afresh.
+            state = states[event.user_id] = UserState()
+            fields.pop(event.user_id, None)
         state.update(event)
         if isinstance(event, PurchaseEvent):
             purchases.setdefault(event.user_id, []).append(event.ts)
