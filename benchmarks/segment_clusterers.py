@@ -14,6 +14,7 @@ clusters that hold users, and the observe cost per update.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from pathlib import Path
@@ -27,7 +28,6 @@ from scorer.datasets import read_events  # noqa: E402
 from scorer.events import InvalidEvent, PurchaseEvent, decode_click, decode_purchase  # noqa: E402
 from scorer.features import UserState  # noqa: E402
 from scorer.segments import Clusters, SegmentModel, segment_report  # noqa: E402
-from scorer.segments.clusters import _logged_values  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BOUND = 6
@@ -41,7 +41,8 @@ class RiverClusters:
         self.scaler = preprocessing.StandardScaler()
 
     def learn(self, raw: dict[str, float], current: int | None) -> int:
-        x = _logged_values(raw)
+        # The same log scale as the scorer's clusters.
+        x = {name: math.log1p(max(value, 0.0)) for name, value in raw.items()}
         self.scaler.learn_one(x)
         z = self.scaler.transform_one(x)
         self.clusterer.learn_one(z)

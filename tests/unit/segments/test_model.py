@@ -101,3 +101,16 @@ def test_segment_gauges_have_bounded_labels_and_empty_segments_read_zero():
     metrics.update_segments(model.summary())
     assert 'scorer_segment_users{segment="new",segmentation="rfm"} 0.0' in metrics.exposition().decode()
     assert "u1" not in metrics.exposition().decode()
+
+
+def test_get_segments_answers_from_the_workers_segment_model():
+    from types import SimpleNamespace
+
+    from scorer.worker import describe_segments
+
+    model = SegmentModel()
+    engine = engine_with(model)
+    engine.process(1, 0, 0, b"u1", purchase("u1", 1, T0))
+    view = SimpleNamespace(processor=SimpleNamespace(engine=engine))
+    assert describe_segments(view)["rfm"]["new"]["users"] == 1
+    assert describe_segments(SimpleNamespace(processor=None)) is None
