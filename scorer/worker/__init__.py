@@ -20,6 +20,7 @@ _EXPORTS = {
     "make_pipeline": "wiring",
     "make_recommender": "wiring",
     "make_lifetime_value": "wiring",
+    "make_segments": "wiring",
     "make_user_models": "wiring",
     "EventProcessor": "processor",
     "PartitionedStore": "state",

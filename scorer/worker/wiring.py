@@ -14,7 +14,7 @@ from scorer.scoring import ListPolicy, ScoringPipeline, UserModel
 from scorer.segments import Clusters, SegmentModel
 from scorer.settings import Settings
 
-__all__ = ["list_policy", "make_lifetime_value", "make_pipeline", "make_recommender", "make_user_models"]
+__all__ = ["list_policy", "make_lifetime_value", "make_pipeline", "make_recommender", "make_segments", "make_user_models"]
 
 
 def list_policy(settings: Settings) -> ListPolicy:
