@@ -260,6 +260,10 @@ def _print_report(result: dict[str, Any]) -> None:
         from scorer.tools import print_clv
 
         print_clv(result["clv"])
+    if "segments" in result:
+        from scorer.tools import print_segments
+
+        print_segments(result["segments"])
     for path in result.get("plots", []):
         click.echo(f"wrote {path}")
 

@@ -60,6 +60,10 @@ class Settings:
         "scores.recommendations", "Output topic of recommendation lists."
     )
     topic_scores_clv: str = _setting("scores.clv", "Output topic of customer lifetime values (compacted, keyed by user).")
+    topic_scores_segments: str = _setting(
+        "scores.segments", "Output topic of customer segments (RFM and cluster), published when a user's segment changes."
+    )
+    segment_clusters: int = _setting(6, "Most behavioural clusters the segment model keeps (their ids are stable).")
     topic_dlq: str = _setting("scorer.dlq", "Dead-letter topic for rejected input.")
     topic_models: str = _setting("scorer.models", "Compacted topic of sealed model snapshots (one partition).")
     topic_training: str = _setting(
@@ -129,7 +133,7 @@ class Settings:
     ssl_certfile: str = _setting("", "Client certificate (PEM) for mutual TLS; empty: none.")
     ssl_keyfile: str = _setting("", "Private key (PEM) of the client certificate.")
     api_token: str = _setting(
-        "", "Bearer token required by GET /users/{id} and /models. Empty: no token required (keep the port private)."
+        "", "Bearer token required by GET /users/{id}, /models and /segments. Empty: no token required (keep the port private)."
     )
 
     def __post_init__(self) -> None:

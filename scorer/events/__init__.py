@@ -8,7 +8,7 @@ against them.
 
 from scorer.events.schema import CLICK_TYPES, CONSENT_ACTIONS, ClickEvent, ConsentEvent, PurchaseEvent, PurchaseItem
 from scorer.events.decode import InvalidEvent, decode_click, decode_consent, decode_purchase, parse_ts
-from scorer.events.outputs import RecommendationList, Score, list_payload, score_payload
+from scorer.events.outputs import RecommendationList, Score, SegmentAssignment, list_payload, score_payload
 from scorer.events.outputs import CustomerValue
 from scorer.events.partitioning import murmur2, partition_for
 from scorer.events.sessions import SESSION_GAP_S, starts_new_session
@@ -25,6 +25,7 @@ __all__ = [
     "RecommendationList",
     "SESSION_GAP_S",
     "Score",
+    "SegmentAssignment",
     "decode_click",
     "decode_consent",
     "decode_purchase",

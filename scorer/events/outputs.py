@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import orjson
 
-__all__ = ["RecommendationList", "Score", "list_payload", "score_payload"]
+__all__ = ["RecommendationList", "Score", "SegmentAssignment", "list_payload", "score_payload"]
 
 
 @dataclass(slots=True, frozen=True)
@@ -110,5 +110,38 @@ class CustomerValue:
                 "event_id": self.event_id,
                 "event_ts": self.event_ts,
                 "scored_at": scored_at_ms,
+            }
+        )
+
+
+@dataclass(slots=True, frozen=True)
+class SegmentAssignment:
+    """A user's segments after an update that changed one of them: RFM and behavioural cluster.
+
+    >>> SegmentAssignment("u1", "loyal", 3, 4, 3, 2, "segments-w.9", "e1", 1_700_000_000_000).payload(1_700_000_000_005).decode()
+    '{"user_id":"u1","rfm":{"segment":"loyal","r":3,"f":4,"m":3},"cluster":2,"model_version":"segments-w.9","event_id":"e1","event_ts":1700000000000,"published_at":1700000000005}'
+    """
+
+    user_id: str
+    rfm_segment: str
+    r: int
+    f: int
+    m: int
+    cluster: int
+    model_version: str
+    event_id: str
+    event_ts: int
+
+    def payload(self, published_at_ms: int) -> bytes:
+        """The JSON value published on the segments topic."""
+        return orjson.dumps(
+            {
+                "user_id": self.user_id,
+                "rfm": {"segment": self.rfm_segment, "r": self.r, "f": self.f, "m": self.m},
+                "cluster": self.cluster,
+                "model_version": self.model_version,
+                "event_id": self.event_id,
+                "event_ts": self.event_ts,
+                "published_at": published_at_ms,
             }
         )

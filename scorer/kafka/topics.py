@@ -49,6 +49,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.topic_scores_propensity, n, compacted),
         TopicSpec(settings.topic_scores_recommendations, n, compacted),
         TopicSpec(settings.topic_scores_clv, n, compacted),
+        TopicSpec(settings.topic_scores_segments, n, compacted),
         TopicSpec(settings.topic_dlq, n, deleting),
         # One partition: snapshots are few, and a reader wants them in order.
         # Tree ensembles seal to tens of MiB (ARF, 10 trees: about 26 MiB).

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import orjson
@@ -27,6 +27,7 @@ from scorer.events import decode_click, decode_purchase, InvalidEvent, partition
 from scorer.scoring.engine import ListPolicy, ScoringEngine
 from scorer.scoring.store import MemoryStore
 from scorer.scoring.pipeline import ScoringPipeline
+from scorer.scoring.user_models import UserModel
 from scorer.recommend import NextItemEvaluator, Recommender
 
 _DECODERS = {"click": (0, decode_click), "purchase": (1, decode_purchase)}
@@ -60,6 +61,7 @@ def run_offline(
     partitions: int = 8,
     count_from: Callable[[int, int], bool] = lambda index, ts: True,
     on_progress: Callable[[int], None] = lambda n: None,
+    user_models: Sequence[UserModel] = (),
 ) -> PropensityRun:
     """Feed ``(kind, event)`` pairs through the engine; keep what ``count_from(index, ts)`` selects.
 
@@ -68,7 +70,7 @@ def run_offline(
     Events that are not counted teach the models but build no list: a session
     that straddles the start of counting has its first counted view unchecked.
     """
-    engine = ScoringEngine(pipeline, MemoryStore(), recommender, ListPolicy(min_interval_ms=0, k=20))
+    engine = ScoringEngine(pipeline, MemoryStore(), recommender, ListPolicy(min_interval_ms=0, k=20), user_models=user_models)
     run = PropensityRun()
     for index, (kind, doc) in enumerate(events):
         source, decode = _DECODERS[kind]

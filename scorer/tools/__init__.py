@@ -4,7 +4,8 @@
 real Apache Kafka from Maven Central (the tests'); ``supervise`` starts and stops worker
 processes and ``lifetime`` makes every child die with its parent; ``send`` produces events keyed by user; ``demo`` puts broker, worker and
 traffic together; ``tail`` shows the score topics live; ``evaluate`` replays files
-offline through the worker's engine, and ``plots`` draws its charts.
+offline through the worker's engine, ``segment_tables`` prints its segment report, and
+``plots`` draws its charts.
 """
 
 from scorer._faces import lazy_face
@@ -33,6 +34,7 @@ _EXPORTS = {
     "tail_json": "tail",
     "count_rule": "evaluate",
     "evaluate_files": "evaluate",
+    "print_segments": "segment_tables",
     "write_plots": "plots",
     "clv_section": "clv_report",
     "print_clv": "clv_report",

@@ -22,7 +22,8 @@ from scorer.datasets import read_events
 from scorer.events import parse_ts
 from scorer.scoring import label_with_users, run_offline
 from scorer.propensity import bootstrap_by_user, propensity_report
-from scorer.worker import make_pipeline, make_recommender
+from scorer.segments import segment_report
+from scorer.worker import make_pipeline, make_recommender, make_segments
 from scorer.settings import Settings
 
 
@@ -96,6 +97,9 @@ def evaluate_files(
     counts = count_rule(events.starts, eval_after, eval_from_file)
     window_ms = int(settings.conversion_window_s * 1000)
     pipeline = make_pipeline(settings, lineage="offline")
+    # Lifetime value has its own calibration/holdout run (--clv); segments ride along this one.
+    segments = make_segments(settings, lineage="offline")
+    segments.history = []
     started = time.perf_counter()
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("evaluating", total=len(events))
@@ -106,11 +110,13 @@ def evaluate_files(
             partitions=settings.partitions,
             count_from=counts,
             on_progress=lambda n: bar.update(task, completed=n),
+            user_models=[segments],
         )
     elapsed = time.perf_counter() - started
     want_clv = clv or clv_calibration_end is not None
-    # A purchases-only log (CDNOW) has no click to score and is still a CLV evaluation.
-    check_input(run.events, dict(run.rejected_by_reason), len(run.scored), max_rejected_share, require_scores=not want_clv)
+    # A purchases-only log (CDNOW) has no click to score and is still a CLV and a segment evaluation.
+    has_clicks = any(kind == "click" for kind, _ in events)
+    check_input(run.events, dict(run.rejected_by_reason), len(run.scored), max_rejected_share, require_scores=has_clicks and not want_clv)
     labels, scores, times, users = label_with_users(run, window_ms, closed_windows_only)
     propensity = quality_report(labels, scores, users, replicates)
     propensity["closed"] = quality_report(*_closed(run, window_ms), replicates=replicates)
@@ -131,6 +137,8 @@ def evaluate_files(
         "model": settings.model,
         "conversion_window_s": settings.conversion_window_s,
     }
+    if segments.history:
+        result["segments"] = segment_report(segments.history, run.purchases, min(ts for _, ts, _, _ in segments.history), run.last_ts)
     if plots is not None:
         from scorer.tools.plots import write_plots  # matplotlib is slow to import; only when asked
 

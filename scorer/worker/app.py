@@ -28,8 +28,7 @@ from scorer.worker.state import PartitionedStore, RecordCache
 from scorer.worker.training import POSITION_KEY as TRAINING_POSITION
 from scorer.worker.training import SharedTraining
 from scorer.worker.web import add_views, health
-from scorer.worker.wiring import make_pipeline, make_recommender
-from scorer.worker.wiring import make_user_models
+from scorer.worker.wiring import make_pipeline, make_recommender, make_user_models
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +169,7 @@ class Worker:
             )
             self.processor = EventProcessor(
                 self.settings, self.pipeline, cache, self.publisher, self.metrics, make_recommender(self.settings),
-                user_models=make_user_models(self.settings),
+                user_models=make_user_models(self.settings, self._lineage()),
             )
             self.processor.buffered = lambda: self.aligner.buffered
             self.processor.engine.epochs = topic_epochs(self.settings, self.settings.input_topics)

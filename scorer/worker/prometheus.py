@@ -172,6 +172,17 @@ class ScorerMetrics:
         self.checkpoint_seconds = Histogram(
             "scorer_model_checkpoint_seconds", "Time to seal and publish a snapshot.", buckets=_PROCESSING_BUCKETS, registry=r
         )
+        # Label values are bounded: the RFM segment names, and cluster ids below SCORER_SEGMENT_CLUSTERS.
+        self.segment_users = Gauge(
+            "scorer_segment_users", "Users updated in the segment model's active window, per segment.", ["segmentation", "segment"], registry=r
+        )
+        self.segment_purchase_rate = Gauge(
+            "scorer_segment_purchase_rate",
+            "Share of a segment's users who bought in the 7 days before their latest update.",
+            ["segmentation", "segment"],
+            registry=r,
+        )
+        self._segments_seen: set[tuple[str, str]] = set()
         self._model_counts = (0, 0)
         self._consumed: dict[tuple[str, str], Counter] = {}
         self._rejected: dict[str, Counter] = {}
@@ -254,6 +265,18 @@ class ScorerMetrics:
         if last_checkpoint_s is not None:
             self.checkpoint_age.set(now_s - last_checkpoint_s)
 
+    def update_segments(self, summary: dict[str, Any]) -> None:
+        """Copy the segment model's summary (``GET /segments``) into the gauges; emptied segments read 0."""
+        current = set()
+        for segmentation, key in (("rfm", "rfm"), ("cluster", "clusters")):
+            for segment, values in summary.get(key, {}).items():
+                current.add((segmentation, segment))
+                self.segment_users.labels(segmentation=segmentation, segment=segment).set(values["users"])
+                self.segment_purchase_rate.labels(segmentation=segmentation, segment=segment).set(values["purchase_rate_7d"])
+        for segmentation, segment in self._segments_seen - current:
+            self.segment_users.labels(segmentation=segmentation, segment=segment).set(0)
+        self._segments_seen |= current
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -302,3 +325,6 @@ class GaugeRefresher:
         for name in ("hr10", "hr20", "mrr10", "mrr20"):
             metrics.next_item.labels(metric=name).set(getattr(live, name))
         metrics.next_item_lists.set(live.count)
+        for model in processor.engine.user_models:
+            if model.name == "segments":
+                metrics.update_segments(model.summary())

@@ -20,7 +20,7 @@ from scorer.worker.checkpoints import ModelCheckpointer
 from scorer.worker.processor import EventProcessor
 from scorer.worker.training import SharedTraining
 
-__all__ = ["WorkerView", "add_views", "authorized", "broker_state", "describe_models", "describe_user", "health"]
+__all__ = ["WorkerView", "add_views", "authorized", "broker_state", "describe_models", "describe_segments", "describe_user", "health"]
 
 
 class WorkerView(Protocol):
@@ -120,6 +120,15 @@ def describe_models(view: WorkerView, now_s: float) -> dict[str, Any]:
     }
 
 
+def describe_segments(view: WorkerView) -> dict[str, Any] | None:
+    """GET /segments: each segment's size, profile and purchase rate over the users this worker holds."""
+    models = view.processor.engine.user_models if view.processor is not None else ()
+    for model in models:
+        if model.name == "segments":
+            return model.summary()  # type: ignore[attr-defined]
+    return None
+
+
 def describe_user(view: WorkerView, user_id: str) -> dict[str, Any] | None:
     """GET /users/{id}, answered from this worker's state; None for a user it does not hold."""
     if view.processor is None:
@@ -158,6 +167,16 @@ def add_views(app: Any, users: Any, view: WorkerView, exposition: Callable[[], t
     @app.page("/models")
     async def models_page(web: Any, request: Any) -> Any:
         return refused(web, request) or web.json(describe_models(view, time.time()))
+
+    @app.page("/segments")
+    async def segments_page(web: Any, request: Any) -> Any:
+        denied = refused(web, request)
+        if denied is not None:
+            return denied
+        summary = describe_segments(view)
+        if summary is None:
+            return web.json({"error": "no segment model on this worker yet"}, status=404)
+        return web.json(summary)
 
     # Faust's table routing forwards the request (headers included) to the
     # worker that owns the user's partition; that worker answers from its own state.

@@ -11,9 +11,10 @@ from scorer.clv import LifetimeValue
 from scorer.propensity import ChampionChallenger, PropensityModel, QualityTracker
 from scorer.recommend import Recommender, RecommenderConfig
 from scorer.scoring import ListPolicy, ScoringPipeline, UserModel
+from scorer.segments import Clusters, SegmentModel
 from scorer.settings import Settings
 
-__all__ = ["list_policy", "make_lifetime_value", "make_pipeline", "make_recommender", "make_user_models"]
+__all__ = ["list_policy", "make_lifetime_value", "make_pipeline", "make_recommender", "make_segments", "make_user_models"]
 
 
 def list_policy(settings: Settings) -> ListPolicy:
@@ -55,6 +56,11 @@ def make_lifetime_value(settings: Settings) -> LifetimeValue:
     )
 
 
-def make_user_models(settings: Settings) -> list[UserModel]:
+def make_segments(settings: Settings, lineage: str) -> SegmentModel:
+    """RFM segments and at most ``SCORER_SEGMENT_CLUSTERS`` behavioural clusters."""
+    return SegmentModel(Clusters(n_clusters=settings.segment_clusters), lineage=lineage)
+
+
+def make_user_models(settings: Settings, lineage: str = "seg") -> list[UserModel]:
     """The per-user models the engine keeps beside propensity, each publishing to ``topic_scores_<name>``."""
-    return [make_lifetime_value(settings)]
+    return [make_lifetime_value(settings), make_segments(settings, lineage)]

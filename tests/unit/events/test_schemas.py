@@ -54,3 +54,15 @@ def test_recommendation_schema_accepts_what_the_worker_publishes():
     wrong = orjson.loads(list_payload(RecommendationList("u1", [("i2", 1.5)], "mystery", "r", "e1", 1), 2))
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(wrong, schema("recommendation-list"))
+
+
+def test_segments_schema_accepts_what_the_worker_publishes():
+    from scorer.events import SegmentAssignment
+    from scorer.segments import RFM_SEGMENTS
+
+    for name in RFM_SEGMENTS:
+        published = SegmentAssignment("u1", name, 3, 4, 5, 2, "segments-w.7", "e1", 1_700_000_000_000)
+        jsonschema.validate(orjson.loads(published.payload(1_700_000_000_050)), schema("segments"))
+    wrong = orjson.loads(SegmentAssignment("u1", "vip", 3, 4, 5, 2, "s", "e1", 1).payload(2))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(wrong, schema("segments"))
