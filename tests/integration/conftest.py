@@ -115,3 +115,28 @@ def consume(settings: Settings, topic: str, expected: int, timeout_s: float = 60
     finally:
         consumer.close()
     return messages
+
+
+def user_status(settings: Settings, user: str) -> int:
+    """HTTP status of ``GET /users/{user}`` on the worker: 200 for a user in state, 404 otherwise."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{settings.web_port}/users/{user}", timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def wait_for_health(settings: Settings, predicate: Any, what: str, timeout_s: float = 60.0, poll_s: float = 0.05) -> dict:
+    """Poll the worker's ``/health`` until ``predicate(document)`` holds; fail saying ``what`` was awaited."""
+    from scorer.tools.supervise import health
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        doc = health(settings)
+        if doc and predicate(doc):
+            return doc
+        time.sleep(poll_s)
+    raise AssertionError(f"timed out waiting for {what}: {health(settings)}")

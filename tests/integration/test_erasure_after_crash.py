@@ -10,34 +10,13 @@ examples, which the restarted worker never saw being added.
 
 import signal
 import time
-import urllib.error
-import urllib.request
 
 import orjson
 
 from scorer.events import partition_for
-from scorer.tools.supervise import health
-from tests.integration.conftest import consume, producer
+from tests.integration.conftest import consume, producer, user_status, wait_for_health
 
 USERS = [f"u{i}" for i in range(24)]
-
-
-def _status(settings, user: str) -> int:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{settings.web_port}/users/{user}", timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
-def _wait(settings, predicate, what: str, timeout_s: float = 60.0) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        doc = health(settings)
-        if doc and predicate(doc):
-            return doc
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}: {health(settings)}")
 
 
 def test_an_erasure_then_a_kill_leaves_the_user_erased_and_restored_windows_close(settings, start_worker_for):
@@ -53,18 +32,18 @@ def test_an_erasure_then_a_kill_leaves_the_user_erased_and_restored_windows_clos
     for doc in clicks:
         out.produce(settings.topic_clickstream, key=doc["user_id"].encode(), value=orjson.dumps(doc))
     out.flush(10)
-    _wait(settings, lambda d: d["accounting"]["scored"] == len(clicks), "every click scored")
+    wait_for_health(settings, lambda d: d["accounting"]["scored"] == len(clicks), "every click scored")
 
     erased = USERS[0]
     erase = {"event_id": "k1", "user_id": erased, "ts": base + 300_000, "action": "erase"}
     out.produce(settings.topic_consent, key=erased.encode(), value=orjson.dumps(erase))
     out.flush(10)
-    _wait(settings, lambda d: d["accounting"]["consent_applied"] == 1, "the erasure applied")
+    wait_for_health(settings, lambda d: d["accounting"]["consent_applied"] == 1, "the erasure applied")
     worker.process.send_signal(signal.SIGKILL)
     worker.process.wait(10)
 
     restarted = start_worker_for(settings)
-    assert _status(settings, erased) == 404
+    assert user_status(settings, erased) == 404
     # A click per partition, dated past every window, moves each partition's clock.
     late = base + 2 * 3_600_000
     movers = []
@@ -74,12 +53,12 @@ def test_an_erasure_then_a_kill_leaves_the_user_erased_and_restored_windows_clos
     for doc in movers:
         out.produce(settings.topic_clickstream, key=doc["user_id"].encode(), value=orjson.dumps(doc))
     out.flush(10)
-    doc = _wait(settings, lambda d: d["accounting"]["scored"] >= len(movers) and d["accounting"]["buffered"] == 0,
+    doc = wait_for_health(settings, lambda d: d["accounting"]["scored"] >= len(movers) and d["accounting"]["buffered"] == 0,
                 "the clock-moving clicks")
     learned = doc["learned"]
     assert learned["restored_pending"] > 0
     assert learned["examples"] >= learned["restored_pending"]  # every restored window closed and was learned
-    assert _status(settings, erased) == 404
+    assert user_status(settings, erased) == 404
     assert restarted.stop() == 0
 
     for topic in (settings.topic_scores_propensity, settings.topic_scores_recommendations):

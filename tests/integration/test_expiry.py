@@ -1,24 +1,14 @@
 """Users idle beyond the TTL in event time leave the state, on RocksDB, through the worker's sweep."""
 
 import time
-import urllib.error
-import urllib.request
 
 import orjson
 
 from scorer.events import partition_for
-from tests.integration.conftest import producer
+from tests.integration.conftest import producer, user_status
 
 T0 = 1_767_225_600_000
 DAY_MS = 86_400_000
-
-
-def status(settings, user: str) -> int:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{settings.web_port}/users/{user}", timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
 
 
 def test_idle_users_are_swept_and_active_ones_stay(settings, start_worker_for):
@@ -33,9 +23,9 @@ def test_idle_users_are_swept_and_active_ones_stay(settings, start_worker_for):
         out.produce(settings.topic_clickstream, key=user.encode(), value=orjson.dumps(event))
     out.flush(10)
     deadline = time.monotonic() + 30
-    while status(settings, new) != 200 and time.monotonic() < deadline:
+    while user_status(settings, new) != 200 and time.monotonic() < deadline:
         time.sleep(0.3)
-    while status(settings, old) != 404 and time.monotonic() < deadline:
+    while user_status(settings, old) != 404 and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert status(settings, old) == 404
-    assert status(settings, new) == 200
+    assert user_status(settings, old) == 404
+    assert user_status(settings, new) == 200

@@ -15,36 +15,16 @@ as live traffic's are):
 
 import math
 import time
-import urllib.error
 import urllib.request
 
 import orjson
 
 from scorer.events import partition_for
-from scorer.tools.supervise import health
-from tests.integration.conftest import consume, producer
+from tests.integration.conftest import consume, producer, user_status, wait_for_health
 
 
 def _click(event_id: str, user: str, ts: int, **extra) -> dict:
     return {"event_id": event_id, "user_id": user, "ts": ts, "type": "product_view", "item_id": "i1", **extra}
-
-
-def _user_status(settings, user: str) -> int:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{settings.web_port}/users/{user}", timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
-def _wait_for(settings, predicate, what: str, timeout_s: float = 60.0) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        doc = health(settings)
-        if doc and predicate(doc["accounting"]):
-            return doc
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}: {health(settings)}")
 
 
 def _metric(settings, name: str, topic: str) -> float:
@@ -73,11 +53,11 @@ def test_no_input_moves_a_clock_poisons_the_model_or_undoes_an_erasure(settings,
         send(settings.topic_clickstream, _click(f"{user}-a", user, now + index))
     send(settings.topic_clickstream, _click("erased-a", "erased", now))
     out.flush(10)
-    _wait_for(settings, lambda a: a["scored"] >= 4, "the first clicks")
+    wait_for_health(settings, lambda d: d["accounting"]["scored"] >= 4, "the first clicks")
     send(settings.topic_consent, {"event_id": "k-out", "user_id": opted_out, "ts": now + 10, "action": "opt_out"})
     send(settings.topic_consent, {"event_id": "k-erase", "user_id": "erased", "ts": now + 20_000, "action": "erase"})
     out.flush(10)
-    _wait_for(settings, lambda a: a["consent_applied"] >= 2, "the consent requests")
+    wait_for_health(settings, lambda d: d["accounting"]["consent_applied"] >= 2, "the consent requests")
 
     # A clock decades ahead, a late click, a poisonous price, clicks from before the erasure.
     send(settings.topic_clickstream, _click("far-future", future_user, now + 50 * 365 * 86_400_000))
@@ -90,7 +70,7 @@ def test_no_input_moves_a_clock_poisons_the_model_or_undoes_an_erasure(settings,
     send(settings.topic_clickstream, _click("plumless", "collide", now + 40_000))
     send(settings.topic_clickstream, _click("buckeroo", "collide", now + 41_000))
     out.flush(10)
-    doc = _wait_for(settings, lambda a: a["consumed"] >= 15 and a["buffered"] == 0, "every message")
+    doc = wait_for_health(settings, lambda d: d["accounting"]["consumed"] >= 15 and d["accounting"]["buffered"] == 0, "every message")
 
     accounting = doc["accounting"]
     assert accounting["unaccounted"] == 0
@@ -110,5 +90,5 @@ def test_no_input_moves_a_clock_poisons_the_model_or_undoes_an_erasure(settings,
     assert all(isinstance(s["score"], float) and math.isfinite(s["score"]) and 0.0 <= s["score"] <= 1.0 for s in scores)
     assert _metric(settings, "scorer_events_late_total", settings.topic_clickstream) >= 1
     # The partition's other users are all still in state; the erased user is unknown.
-    assert [_user_status(settings, user) for user in neighbours[1:]] == [200, 200]
-    assert _user_status(settings, "erased") == 404
+    assert [user_status(settings, user) for user in neighbours[1:]] == [200, 200]
+    assert user_status(settings, "erased") == 404
