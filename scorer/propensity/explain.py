@@ -37,15 +37,26 @@ from river import base, compose, forest, linear_model, tree
 from river.tree.nodes.branch import DTBranch
 
 
+#: Features that describe when the click happened, not what the user did: they stay in the
+#: model (purchase rates do follow the clock) but are never given as reasons, since a
+#: marketer cannot act on the hour. On REES46 the hour was among the top three reasons of
+#: 99.9 % of scores.
+CONTEXT_FEATURES = frozenset({"hour_sin", "hour_cos", "dow_sin", "dow_cos"})
+
+
 def reasons(classifier: base.Classifier, x: Mapping[str, float], k: int = 3) -> list[tuple[str, float]]:
-    """The ``k`` largest contributions to the score of ``x``, by absolute value.
+    """The ``k`` largest contributions to the score of ``x``, by absolute value, time of day aside.
 
     Features that did not move the score (a zero weight, off the tree path) are
     never reasons, nor is a non-finite contribution (a diverged weight must not
     reach a JSON payload), so fewer than ``k`` may come back, none from an
     untrained model. Ties are broken by name, so the answer is reproducible.
     """
-    found = [(name, value) for name, value in contributions(classifier, x).items() if value and math.isfinite(value)]
+    found = [
+        (name, value)
+        for name, value in contributions(classifier, x).items()
+        if value and math.isfinite(value) and name not in CONTEXT_FEATURES
+    ]
     found.sort(key=lambda item: (-abs(item[1]), item[0]))
     return found[:k]
 

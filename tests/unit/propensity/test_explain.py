@@ -139,3 +139,17 @@ def test_score_with_reasons_gives_the_models_own_probability_and_reasons(name):
         probability, why = score_with_reasons(model, x, k=2)
         assert probability == model.predict_proba_one(x)[True]
         assert why == reasons(model, x, k=2)
+
+
+def test_time_of_day_is_context_never_a_reason():
+    from scorer.features import FEATURE_NAMES
+    from scorer.propensity.explain import CONTEXT_FEATURES, reasons
+    from scorer.propensity.registry import make_model
+
+    assert CONTEXT_FEATURES <= set(FEATURE_NAMES)
+    model = make_model("logreg")
+    for i in range(300):
+        # The hour alone decides the label: the model leans on it, the reasons never name it.
+        model.learn_one({"hour_sin": float(i % 2), "carts": float(i % 3)}, i % 2 == 1)
+    given = [name for name, _ in reasons(model, {"hour_sin": 1.0, "carts": 2.0}, k=3)]
+    assert given == ["carts"]
