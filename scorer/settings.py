@@ -69,6 +69,9 @@ class Settings:
     topic_training: str = _setting(
         "scorer.training", "Resolved examples every worker learns from with SCORER_TRAINING=shared (one partition)."
     )
+    topic_recommender: str = _setting(
+        "scorer.recommender", "Compacted topic of sealed recommender snapshots (one partition), with SCORER_RECO_FEED=all."
+    )
     model: str = _setting("logreg", "Propensity model, by registry name: `logreg`, `hat` or `arf`.")
     conversion_window_s: float = _setting(CONVERSION_WINDOW_S, "A purchase within this many seconds of a click labels it positive.")
     training: str = _setting(
@@ -97,6 +100,17 @@ class Settings:
     )
     reco_exclude_purchased: bool = _setting(True, "Never recommend what the user already bought.")
     reco_exclude_cart: bool = _setting(False, "Never recommend what is in the user's cart.")
+    reco_push: bool = _setting(True, "Publish lists on SCORER_RECO_TRIGGERS; off: lists only on demand (GET /users/{id}/recommendations).")
+    reco_feed: str = _setting(
+        "all",
+        "`all`: every worker's recommender learns every partition's events (a consumer outside the group), "
+        "snapshotted to SCORER_TOPIC_RECOMMENDER. `owned`: each learns its own partitions only, in memory.",
+    )
+    reco_sessions: int = _setting(1_000_000, "Most user sessions a worker's recommender remembers with SCORER_RECO_FEED=all.")
+    reco_snapshot_interval_s: float = _setting(300.0, "How often the recommender is snapshotted (and at shutdown) with SCORER_RECO_FEED=all.")
+    reco_catchup_timeout_s: float = _setting(
+        120.0, "Longest a starting worker reads the inputs into its recommender before scoring; the rest follows while it scores."
+    )
     clv_horizon_days: int = _setting(365, "Horizon of the published customer lifetime value (expected purchases and spend), days.")
     clv_sample_size: int = _setting(50_000, "Customers in the bounded sample the CLV population parameters are fitted on.")
     clv_refit_interval_s: float = _setting(86_400.0, "The CLV parameters are refitted once per this much event time.")
@@ -161,6 +175,10 @@ class Settings:
             raise SettingsError("SCORER_CLV_HORIZON_DAYS and SCORER_CLV_SAMPLE_SIZE must be at least 1, SCORER_CLV_REFIT_INTERVAL_S positive")
         if self.checkpoint_interval_s <= 0:
             raise SettingsError("SCORER_CHECKPOINT_INTERVAL_S must be positive")
+        if self.reco_feed not in ("all", "owned"):
+            raise SettingsError("SCORER_RECO_FEED must be `all` or `owned`")
+        if self.reco_sessions < 1 or self.reco_snapshot_interval_s <= 0:
+            raise SettingsError("SCORER_RECO_SESSIONS must be at least 1, SCORER_RECO_SNAPSHOT_INTERVAL_S positive")
         unknown = set(self.reco_trigger_types) - {*CLICK_TYPES, "purchase"}
         if unknown:
             raise SettingsError(f"SCORER_RECO_TRIGGERS has unknown event types: {', '.join(sorted(unknown))}")

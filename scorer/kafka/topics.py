@@ -54,6 +54,8 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         # One partition: snapshots are few, and a reader wants them in order.
         # Tree ensembles seal to tens of MiB (ARF, 10 trees: about 26 MiB).
         TopicSpec(settings.topic_models, 1, {**compacted, "max.message.bytes": str(MAX_SNAPSHOT_BYTES)}),
+        # One partition, compacted under the app id: the newest recommender snapshot.
+        TopicSpec(settings.topic_recommender, 1, {**compacted, "max.message.bytes": str(MAX_SNAPSHOT_BYTES)}),
         # One partition: every worker learns its examples in the same order.
         TopicSpec(settings.topic_training, 1, deleting),
     ]

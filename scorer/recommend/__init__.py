@@ -2,8 +2,8 @@
 
 Pure (events, numpy). ``forward_decay`` gives event-time decay without touching every
 weight, ``session`` is what a user's record keeps for the recommender, ``cooccurrence``,
-``session_knn`` and ``popularity`` are the three models, ``recommender`` blends them and
-``metrics`` measures lists prequentially (HR and MRR). A sibling of ``propensity``.
+``session_knn`` and ``popularity`` are the three models, ``recommender`` blends them, ``replica`` is a worker's copy fed
+every user's events, and ``metrics`` measures lists prequentially (HR and MRR). A sibling of ``propensity``.
 """
 
 from scorer.recommend.forward_decay import ForwardDecay
@@ -13,6 +13,7 @@ from scorer.recommend.cooccurrence import CoOccurrence
 from scorer.recommend.session_knn import SessionKNN
 from scorer.recommend.popularity import Popularity
 from scorer.recommend.recommender import POPULAR, POPULAR_IN_CATEGORY, SESSION, Recommendation, Recommender, RecommenderConfig
+from scorer.recommend.replica import RecommenderReplica
 from scorer.recommend.metrics import NextItemEvaluator, NextItemMetrics, WindowedNextItem, hide_item, prequential_next_item
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Recommendation",
     "Recommender",
     "RecommenderConfig",
+    "RecommenderReplica",
     "SESSION",
     "SESSION_ITEM_TYPES",
     "SessionItems",

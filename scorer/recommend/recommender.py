@@ -167,6 +167,16 @@ class Recommender:
         self.knn.learn(sys.intern(session.session_key(event.user_id)), item, event.ts)
         self.popularity.learn(item, event.ts, event.category)
 
+    def observe_session(self, session: SessionItems, event: ClickEvent | PurchaseEvent) -> None:
+        """Fold ``event`` into the user's ``session`` only, when another copy of the events teaches the model.
+
+        A worker whose recommender learns from every partition (:class:`scorer.recommend.RecommenderReplica`)
+        still keeps each owned user's session in their record; this moves it on exactly as
+        :meth:`observe` would, without counting the event a second time.
+        """
+        config = self.config
+        session.observe(event, self.gap_ms, config.max_session_items, config.max_cart, config.max_purchased)
+
     def forget_user(self, user_id: str) -> int:
         """Erase the user's sessions from session-kNN; co-occurrence and popularity hold only aggregates."""
         return self.knn.forget(SessionItems().session_key(user_id).split("\x1f")[0] + "\x1f")
@@ -215,6 +225,15 @@ class Recommender:
             # A young model may know fewer candidates than asked for: fill with what is popular.
             ranked += [(item, 0.0) for item, _ in self.popularity.top() if item not in scores and item not in excluded]
         return Recommendation(ranked[:k], SESSION)
+
+    def recommend_on_demand(self, session: SessionItems, user_id: str, now_ts: int, k: int | None = None) -> Recommendation:
+        """A list asked for at event time ``now_ts`` rather than built for an event (``GET .../recommendations``).
+
+        The session counts only if it is still going at ``now_ts`` (by the same
+        inactivity gap as always), and it is never its own neighbour.
+        """
+        probe = ClickEvent("", user_id, now_ts, "page_view", session_id=session.session_id)
+        return self.recommend_with_strategy(session, probe, k)
 
     def _blend(self, items: list[str], category: str | None, own_key: str | None) -> dict[str, float]:
         config = self.config

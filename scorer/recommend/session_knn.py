@@ -121,10 +121,21 @@ class SessionKNN:
                 similarity[key] = get(key, 0.0) + weight
         # sorted() is stable, so ties keep the order in which sessions were met, as nlargest would,
         # and in C it is several times faster than nlargest's loop for these sizes.
-        neighbours = sorted(similarity.items(), key=itemgetter(1), reverse=True)[: self.k]
+        ranked = sorted(similarity.items(), key=itemgetter(1), reverse=True)
+        sessions = self.sessions
+        k = self.k
+        if len(ranked) > k and ranked[k - 1][1] == ranked[k][1]:
+            # A tie across the cut: which of the tied sessions were met first depends on how
+            # the partitions' events interleaved, so the most recently active win, and two
+            # workers fed the same events pick the same neighbours.
+            edge = ranked[k - 1][1]
+            above = [pair for pair in ranked[:k] if pair[1] > edge]
+            tied = sorted((pair for pair in ranked if pair[1] == edge), key=lambda pair: (sessions[pair[0]][0], pair[0]), reverse=True)
+            neighbours = above + tied[: k - len(above)]
+        else:
+            neighbours = ranked[:k]
         votes: dict[str, float] = {}
         get = votes.get
-        sessions = self.sessions
         now, half_life_ms = self.now, self.half_life_ms
         for key, sim in neighbours:
             last_ts, items = sessions[key]

@@ -112,6 +112,9 @@ class ScoringEngine:
         # Offline runs switch lists off where nothing is counted: the recommender still
         # learns from every event, and only lists that are checked get built.
         self.lists_enabled = True
+        # False when every partition's events teach the recommender elsewhere (the worker's
+        # all-partitions feed): here the user's session moves on, the model is not taught twice.
+        self.teaches_recommender = True
         self._last_lists: dict[bytes, list[str]] = {}
         # Users whose list is due at their last trigger event of the current batch.
         self._owed: set[bytes] = set()
@@ -191,7 +194,10 @@ class ScoringEngine:
                 self.next_item.add(last, event.item_id)  # type: ignore[union-attr]
                 if self.next_item_total is not None:
                     self.next_item_total.add(last, event.item_id)  # type: ignore[union-attr]
-        recommender.observe(record.session, event)
+        if self.teaches_recommender:
+            recommender.observe(record.session, event)
+        else:
+            recommender.observe_session(record.session, event)
         self.observed += 1
         policy = self.policy
         if kind not in policy.triggers or not self.lists_enabled:

@@ -23,6 +23,7 @@ from scorer.settings import Settings
 from scorer.worker.checkpoints import Checkpoints, ModelCheckpointer
 from scorer.worker.faust_patches import limit_fetch_wait
 from scorer.worker.processor import EventProcessor
+from scorer.worker.recommender_feed import RecommenderFeed, start_feed
 from scorer.worker.prometheus import CONTENT_TYPE_LATEST, GaugeRefresher, ScorerMetrics
 from scorer.worker.state import PartitionedStore, RecordCache
 from scorer.worker.training import POSITION_KEY as TRAINING_POSITION
@@ -115,6 +116,18 @@ class Worker:
                 await training.run()
 
             self.app.task(learn_shared)
+        # The recommender: one model across workers, fed every partition (SCORER_RECO_FEED=all).
+        self.recommender = make_recommender(settings)
+        self.recommender_feed: RecommenderFeed | None = None
+        if settings.reco_feed == "all":
+            feed = self.recommender_feed = start_feed(settings, self.recommender, self._publish_checkpoint)
+            self.recommender = feed.replica.recommender
+
+            async def feed_recommender() -> None:
+                await feed.run()
+
+            self.app.task(feed_recommender)
+            self.app.timer(settings.reco_snapshot_interval_s, name="snapshot_recommender")(self.snapshot_recommender)
         self.app.sensors.add(FlushBeforeCommit(self))
         self.app.on_partitions_revoked.connect(self._on_partitions_revoked)
         self.app.on_partitions_assigned.connect(self._on_partitions_assigned)
@@ -168,12 +181,23 @@ class Worker:
                 on_record=self._on_record_flushed,
             )
             self.processor = EventProcessor(
-                self.settings, self.pipeline, cache, self.publisher, self.metrics, make_recommender(self.settings),
+                self.settings, self.pipeline, cache, self.publisher, self.metrics, self.recommender,
                 user_models=make_user_models(self.settings, self._lineage()),
             )
+            # The feed teaches the shared recommender every partition's events; pushing lists is optional.
+            self.processor.engine.teaches_recommender = self.recommender_feed is None
+            self.processor.engine.lists_enabled = self.settings.reco_push
             self.processor.buffered = lambda: self.aligner.buffered
             self.processor.engine.epochs = topic_epochs(self.settings, self.settings.input_topics)
         return self.processor
+
+    def _writes_recommender(self) -> bool:
+        """Every worker holds the same recommender: the owner of clickstream partition 0 snapshots it."""
+        return any(tp.topic == self.settings.topic_clickstream and tp.partition == 0 for tp in self.app.consumer.assignment())
+
+    async def snapshot_recommender(self) -> None:
+        if self.recommender_feed is not None:
+            self.recommender_feed.save_if_due(self._writes_recommender())
 
     async def score_events(self, stream: faust.StreamT) -> None:
         """Accept each message, let the aligner order a partition's inputs in event time, apply, ack.
@@ -308,6 +332,8 @@ class Worker:
         if self.processor is not None:
             self.processor.cache.flush()
             self.checkpointer.save_if_due(force=True)
+            if self.recommender_feed is not None:
+                self.recommender_feed.save_if_due(self._writes_recommender(), force=True)
             log.info("stopping: %s", health(self))
 
 

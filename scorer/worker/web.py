@@ -18,9 +18,13 @@ from scorer.scoring import InputAligner, ScoringPipeline
 from scorer.settings import Settings
 from scorer.worker.checkpoints import ModelCheckpointer
 from scorer.worker.processor import EventProcessor
+from scorer.worker.recommender_feed import RecommenderFeed
 from scorer.worker.training import SharedTraining
 
-__all__ = ["WorkerView", "add_views", "authorized", "broker_state", "describe_models", "describe_segments", "describe_user", "health"]
+__all__ = [
+    "MAX_LIST_K", "WorkerView", "add_views", "authorized", "broker_state", "describe_models", "describe_segments",
+    "describe_user", "health", "recommend_for",
+]
 
 
 class WorkerView(Protocol):
@@ -32,6 +36,7 @@ class WorkerView(Protocol):
     checkpointer: ModelCheckpointer
     training: SharedTraining | None
     aligner: InputAligner[Any]
+    recommender_feed: RecommenderFeed | None
 
     def assignment(self) -> Iterable[Any]: ...
 
@@ -117,6 +122,7 @@ def describe_models(view: WorkerView, now_s: float) -> dict[str, Any]:
             "bytes": checkpoints.last_size,
             "resumed_from": checkpointer.resumed_from,
         },
+        "recommender": view.recommender_feed.status() if view.recommender_feed is not None else {"feed": "owned"},
     }
 
 
@@ -139,6 +145,32 @@ def describe_user(view: WorkerView, user_id: str) -> dict[str, Any] | None:
     if record is None or record.is_marker:
         return None
     return view.processor.engine.describe(record, user_id)
+
+
+#: Longest list ``GET /users/{id}/recommendations?k=N`` answers.
+MAX_LIST_K = 100
+
+
+def recommend_for(view: WorkerView, user_id: str, k: int) -> dict[str, Any] | None:
+    """GET /users/{id}/recommendations: a list from the live model now; None when this worker cannot say.
+
+    With the all-partitions feed every worker knows every user's session, so any worker
+    answers; otherwise only the owner of the user's partition does, from the user's record.
+    """
+    feed = view.recommender_feed
+    if feed is not None:
+        built = feed.recommend(user_id, k)
+    else:
+        processor = view.processor
+        if processor is None or processor.engine.recommender is None:
+            return None
+        key = user_id.encode()
+        record = processor.cache.get(partition_for(key, view.settings.partitions), key)
+        if record is None or record.is_marker:
+            return None
+        recommender = processor.engine.recommender
+        built = recommender.recommend_on_demand(record.session, user_id, record.touched, k)
+    return {"user_id": user_id, "strategy": built.strategy, "items": [{"item_id": item, "score": score} for item, score in built.items]}
 
 
 def add_views(app: Any, users: Any, view: WorkerView, exposition: Callable[[], tuple[bytes, str]]) -> None:
@@ -190,3 +222,23 @@ def add_views(app: Any, users: Any, view: WorkerView, exposition: Callable[[], t
         if found is None:
             return web.json({"error": "unknown user", "user_id": user_id}, status=404)
         return web.json(found)
+
+    async def list_page(web: Any, request: Any, user_id: str) -> Any:
+        denied = refused(web, request)
+        if denied is not None:
+            return denied
+        try:
+            k = int(request.query.get("k", view.settings.reco_k))
+        except ValueError:
+            k = 0
+        if not 1 <= k <= MAX_LIST_K:
+            return web.json({"error": f"k must be an integer from 1 to {MAX_LIST_K}"}, status=400)
+        found = recommend_for(view, user_id, k)
+        if found is None:
+            return web.json({"error": "unknown user", "user_id": user_id}, status=404)
+        return web.json(found)
+
+    # With the all-partitions feed any worker answers for any user; otherwise the owner does.
+    if view.recommender_feed is None:
+        list_page = app.table_route(table=users, match_info="user_id")(list_page)
+    app.page("/users/{user_id}/recommendations")(list_page)
