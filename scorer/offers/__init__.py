@@ -11,10 +11,13 @@ replay and its baselines; ``estimators`` off-policy estimates from logged propen
 
 from scorer.offers.catalogue import Catalogue, InvalidOffer, Offer
 from scorer.offers.context import CONTEXT_FEATURES, SEGMENTS, context_of, segment_of
+from scorer.offers.estimators import estimate
 from scorer.offers.exposure import ExposureStats
+from scorer.offers.feedback import Feedback, decode_feedback, decode_offer
 from scorer.offers.model import DEFAULT_TRIGGERS, OfferModel, draws
 from scorer.offers.policy import POLICIES, OfferPolicy
 from scorer.offers.rewards import FEEDBACK_KINDS, Pending, RewardJoin
+from scorer.offers.simulation import RewardTally
 
 __all__ = [
     "CONTEXT_FEATURES",
@@ -22,6 +25,7 @@ __all__ = [
     "DEFAULT_TRIGGERS",
     "ExposureStats",
     "FEEDBACK_KINDS",
+    "Feedback",
     "InvalidOffer",
     "Offer",
     "OfferModel",
@@ -29,8 +33,12 @@ __all__ = [
     "POLICIES",
     "Pending",
     "RewardJoin",
+    "RewardTally",
     "SEGMENTS",
     "context_of",
+    "decode_feedback",
+    "decode_offer",
     "draws",
+    "estimate",
     "segment_of",
 ]
