@@ -248,7 +248,7 @@ def evaluate(
 
 def _evaluate_offers(settings: Settings, files: list[Path], plots: Path | None, decisions: int, as_json: bool) -> None:
     from scorer.datasets import DatasetError
-    from scorer.tools.offers_report import evaluate_offers, print_offers
+    from scorer.tools import evaluate_offers, print_offers
 
     try:
         result = evaluate_offers(settings, files, plots, decisions)
@@ -332,7 +332,7 @@ def simulate(users: int, items: int, events: int, rate: float | None, seed: int,
         if out is None:
             raise click.UsageError("--offers needs --out: the response model is written beside the events")
         from scorer.datasets import offer_truth
-        from scorer.tools.offers_report import offers_sidecar
+        from scorer.tools import offers_sidecar
 
         offers_sidecar(out).write_bytes(orjson.dumps(offer_truth(generator)))
     generated = itertools.islice(generator, events)

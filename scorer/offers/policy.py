@@ -15,8 +15,12 @@ the same events draws the same numbers.
 Policies (``SCORER_OFFERS_POLICY``):
 
 ``linucb``
-    ``river.bandit.LinUCBDisjoint``: one Bayesian linear regression of the reward
-    on the context per offer, the offer with the highest upper bound proposed.
+    The rule of ``river.bandit.LinUCBDisjoint``: one River
+    ``BayesianLinearRegression`` of the reward on the context per offer, the offer
+    with the highest upper bound (mean plus one standard deviation) proposed. River's
+    class breaks ties with a random draw of its own, which would make the logged
+    propensity wrong whenever offers tie (every fresh offer does); here ties go to
+    the first offer in catalogue order, so the proposal is a function of the state.
 ``epsilon``
     ``river.bandit.EpsilonGreedy`` per segment (River's own epsilon at 0: the floor
     is the exploration), the offer with the best mean reward in the user's segment.
@@ -38,7 +42,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from river import bandit, proba
+from river import bandit, linear_model, proba
 
 __all__ = ["POLICIES", "OfferPolicy"]
 
@@ -63,18 +67,25 @@ class OfferPolicy:
         self.floor = floor
         self.seed = seed
         self.updates = 0
-        self._linucb = bandit.LinUCBDisjoint(alpha=alpha, seed=seed) if kind == "linucb" else None
+        self.alpha = alpha
+        #: Per offer, the reward regression of ``linucb``.
+        self._regressions: dict[str, linear_model.BayesianLinearRegression] = {}
         self._by_segment: dict[str, Any] = {}
-
-    @property
-    def contextual(self) -> bool:
-        return self._linucb is not None
 
     def propose(self, eligible: tuple[str, ...], context: dict[str, float], segment: str) -> str:
         """The offer the bandit rates best for this context (before the floor)."""
-        if self._linucb is not None:
-            return self._linucb.pull(list(eligible), context=context)
-        return self._for(segment).pull(list(eligible))
+        if self.kind != "linucb":
+            return self._for(segment).pull(list(eligible))
+        best, best_bound = eligible[0], -float("inf")
+        for offer in eligible:
+            regression = self._regressions.get(offer)
+            if regression is None:
+                regression = self._regressions[offer] = linear_model.BayesianLinearRegression(alpha=self.alpha)
+            dist = regression.predict_one(context, with_dist=True)
+            bound = dist.mu + dist.sigma
+            if bound > best_bound:
+                best, best_bound = offer, bound
+        return best
 
     def choose(
         self, eligible: tuple[str, ...], context: dict[str, float], segment: str, u_explore: float, u_pick: float
@@ -104,8 +115,11 @@ class OfferPolicy:
     def learn(self, offer_id: str, context: dict[str, float], segment: str, reward: float) -> None:
         """A resolved decision: ``reward`` for ``offer_id`` shown in ``context``."""
         self.updates += 1
-        if self._linucb is not None:
-            self._linucb.update(offer_id, context, reward)
+        if self.kind == "linucb":
+            regression = self._regressions.get(offer_id)
+            if regression is None:
+                regression = self._regressions[offer_id] = linear_model.BayesianLinearRegression(alpha=self.alpha)
+            regression.learn_one(context, reward)
         else:
             self._for(segment).update(offer_id, reward)
 

@@ -30,7 +30,7 @@ from scorer.offers import Catalogue, Offer, OfferPolicy, RewardTally, estimate
 from scorer.settings import Settings
 from scorer.worker import make_offer_model
 
-__all__ = ["evaluate_obd", "offers_sidecar", "print_offers", "simulate_offers"]
+__all__ = ["evaluate_obd", "evaluate_offers", "offers_sidecar", "print_offers", "simulate_offers", "write_regret_plot"]
 
 #: Mean delay between a decision and the click on it, in event time.
 _CLICK_DELAY_MS = 20_000
