@@ -57,8 +57,6 @@ def segment_of(x: dict[str, float]) -> str:
 def context_of(x: dict[str, float], segment: str) -> dict[str, float]:
     """The bandit's context from the user's feature vector ``x`` and segment."""
     context = {"bias": 1.0, f"segment={segment}": 1.0}
-    # A week's cart rate: how a user shops, which the decayed counts carry only as a ratio.
-    context["cart_rate_7d"] = x.get("carts_hl7d", 0.0) / (x.get("views_hl7d", 0.0) + 1.0)
     for name in CONTEXT_FEATURES:
         value = x.get(name, 0.0)
         if value == value:  # NaN stays out
