@@ -143,8 +143,11 @@ class SegmentAssignment:
                 "event_id": self.event_id,
                 "event_ts": self.event_ts,
                 "published_at": published_at_ms,
+            }
+        )
 
 
+@dataclass(slots=True, frozen=True)
 class OfferDecision:
     """The offer chosen for a user, with the probability the policy gave it (``scores.offers``).
 
