@@ -199,6 +199,9 @@ def demo(port: int, duration: float | None, rate: float, users: int, seed: int) 
 @click.option("--clv", is_flag=True, help="Also evaluate customer lifetime value: calibration, then holdout, per customer.")
 @click.option("--clv-calibration-end", metavar="DAY", help="Last day of the CLV calibration period (default: the data's first 39 weeks); implies --clv.")
 @click.option("--clv-sample-size", type=int, help="Customers in the CLV fit sample [env SCORER_CLV_SAMPLE_SIZE].")
+@click.option("--offers", is_flag=True, help="Evaluate next-best offer instead: a simulated file (with its .offers.json) or an obd log.")
+@click.option("--offers-decisions", type=int, default=50_000, show_default=True, help="Decisions to simulate with --offers.")
+@click.option("--offers-policy", help="Offer bandit [env SCORER_OFFERS_POLICY].")
 def evaluate(
     files: tuple[Path, ...],
     fmt: str | None,
@@ -210,6 +213,8 @@ def evaluate(
     as_json: bool,
     clv: bool,
     clv_calibration_end: str | None,
+    offers: bool,
+    offers_decisions: int,
     **overrides: Any,
 ) -> None:
     """Replay FILES offline through the worker's code and report model quality."""
@@ -217,6 +222,9 @@ def evaluate(
     from scorer.tools import evaluate_files
 
     settings = load_settings(**overrides)
+    if offers:
+        _evaluate_offers(settings, list(files), plots, offers_decisions, as_json)
+        return
     try:
         result = evaluate_files(
             settings, list(files), fmt, eval_after, eval_from_file, plots, closed_windows_only, progress=not as_json,
@@ -236,6 +244,22 @@ def evaluate(
         click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode())
     else:
         _print_report(result)
+
+
+def _evaluate_offers(settings: Settings, files: list[Path], plots: Path | None, decisions: int, as_json: bool) -> None:
+    from scorer.datasets import DatasetError
+    from scorer.tools import evaluate_offers, print_offers
+
+    try:
+        result = evaluate_offers(settings, files, plots, decisions)
+    except (DatasetError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode())
+        return
+    print_offers(result)
+    for path in result.get("simulation", {}).get("plots", []):
+        click.echo(f"wrote {path}")
 
 
 def _print_report(result: dict[str, Any]) -> None:
@@ -293,8 +317,9 @@ def _progress_sender(settings: Settings, events: Any, total: int | None, label: 
 @click.option("--rate", type=float, help="Events per second (default: as fast as possible).")
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write JSONL here instead of to Kafka.")
+@click.option("--offers", is_flag=True, help="Also write the offer catalogue, its response model and the user types to FILE.offers.json (needs --out).")
 @one_line_failures
-def simulate(users: int, items: int, events: int, rate: float | None, seed: int, out: Path | None, **overrides: Any) -> None:
+def simulate(users: int, items: int, events: int, rate: float | None, seed: int, out: Path | None, offers: bool = False, **overrides: Any) -> None:
     """Generate synthetic marketing traffic with a known ground truth."""
     import itertools
 
@@ -302,7 +327,15 @@ def simulate(users: int, items: int, events: int, rate: float | None, seed: int,
 
     from scorer.datasets import TrafficGenerator
 
-    generated = itertools.islice(TrafficGenerator(users=users, items=items, seed=seed), events)
+    generator = TrafficGenerator(users=users, items=items, seed=seed)
+    if offers:
+        if out is None:
+            raise click.UsageError("--offers needs --out: the response model is written beside the events")
+        from scorer.datasets import offer_truth
+        from scorer.tools import offers_sidecar
+
+        offers_sidecar(out).write_bytes(orjson.dumps(offer_truth(generator)))
+    generated = itertools.islice(generator, events)
     if out is not None:
         with open(out, "wb") as handle:
             for _, event in track(generated, total=events, description=f"writing {out}"):

@@ -64,6 +64,15 @@ class Settings:
         "scores.segments", "Output topic of customer segments (RFM and cluster), published when a user's segment changes."
     )
     segment_clusters: int = _setting(6, "Most behavioural clusters the segment model keeps (their ids are stable).")
+    # Next-best offer (scorer/offers).
+    topic_offers: str = _setting("offers", "Input topic of the offer catalogue, keyed by offer id (compacted; empty: no offers).")
+    topic_offers_feedback: str = _setting("offers.feedback", "Input topic of offer impressions and clicks, keyed by user.")
+    topic_scores_offers: str = _setting("scores.offers", "Output topic of offer decisions, keyed by user (a log: delete, not compact).")
+    offers_policy: str = _setting("linucb", "Offer bandit: `linucb` (contextual), `epsilon` or `thompson` (per segment).")
+    offers_floor: float = _setting(0.05, "Exploration floor: this share of decisions is drawn uniformly among the eligible offers.")
+    offers_triggers: str = _setting("product_view", "Event types that get an offer decision (comma-separated).")
+    offers_min_interval_s: float = _setting(60.0, "Frequency cap: at most one offer decision per user per this many seconds of event time.")
+    offers_purchase_reward: bool = _setting(True, "A purchase within the conversion window after a decision rewards it as a click does.")
     topic_dlq: str = _setting("scorer.dlq", "Dead-letter topic for rejected input.")
     topic_models: str = _setting("scorer.models", "Compacted topic of sealed model snapshots (one partition).")
     topic_training: str = _setting(
@@ -182,6 +191,17 @@ class Settings:
         unknown = set(self.reco_trigger_types) - {*CLICK_TYPES, "purchase"}
         if unknown:
             raise SettingsError(f"SCORER_RECO_TRIGGERS has unknown event types: {', '.join(sorted(unknown))}")
+        if not 0.0 < self.offers_floor <= 1.0 or self.offers_min_interval_s < 0:
+            raise SettingsError("SCORER_OFFERS_FLOOR must be in (0, 1], SCORER_OFFERS_MIN_INTERVAL_S not negative")
+        if self.offers_policy not in ("linucb", "epsilon", "thompson"):
+            raise SettingsError("SCORER_OFFERS_POLICY must be `linucb`, `epsilon` or `thompson`")
+        if set(self.offers_trigger_types) - set(CLICK_TYPES):
+            raise SettingsError("SCORER_OFFERS_TRIGGERS names unknown click types")
+
+    @property
+    def offers_trigger_types(self) -> frozenset[str]:
+        """``offers_triggers`` as a set of click types."""
+        return frozenset(part.strip() for part in self.offers_triggers.split(",") if part.strip())
 
     @property
     def reco_blend(self) -> dict[str, float]:

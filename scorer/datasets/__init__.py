@@ -6,6 +6,8 @@ tools send them to topics or through the offline evaluation.
 
 from scorer.datasets.files import FORMATS, DatasetError, EventFile, Recording, detect_format, read_events
 from scorer.datasets.synthetic import BRANDS, CATEGORIES, CHANNELS, DEVICES, START_MS, TrafficGenerator
+from scorer.datasets.synthetic import SIMULATED_OFFERS, SimulatedOffer, offer_truth
+from scorer.datasets.obd import ObdLog, read_obd
 
 __all__ = [
     "BRANDS",
@@ -15,9 +17,14 @@ __all__ = [
     "DatasetError",
     "EventFile",
     "FORMATS",
+    "ObdLog",
+    "SIMULATED_OFFERS",
     "Recording",
     "START_MS",
+    "SimulatedOffer",
     "TrafficGenerator",
     "detect_format",
+    "offer_truth",
+    "read_obd",
     "read_events",
 ]

@@ -139,3 +139,57 @@ class TrafficGenerator:
 
     def take(self, n: int) -> list[tuple[str, dict]]:
         return list(itertools.islice(self, n))
+
+
+# Offers: a catalogue and a known response model per user type. This part only reads the
+# generator's users; the clicks and purchases above come out exactly as without it.
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedOffer:
+    """A catalogue entry and the chance that each user type clicks it when shown."""
+
+    offer_id: str
+    #: Click probability per user type name.
+    response: dict[str, float]
+    categories: tuple[str, ...] | None = None
+
+    def entry(self) -> dict:
+        """The entry as published on the ``offers`` topic (``offer.schema.json``)."""
+        out: dict = {"offer_id": self.offer_id, "active": True, "attributes": {"simulated": True}}
+        if self.categories is not None:
+            out["categories"] = list(self.categories)
+        return out
+
+
+#: Each type has its own best offer; a voucher everyone ignores and a bundle only
+#: electronics viewers are offered complete the catalogue. Bargain hunters answer
+#: discounts, loyal buyers points, window shoppers novelty, one-time visitors free shipping.
+SIMULATED_OFFERS: tuple[SimulatedOffer, ...] = (
+    SimulatedOffer("free_shipping", {"window_shopper": 0.03, "bargain_hunter": 0.07, "loyal_buyer": 0.04, "one_time_visitor": 0.10}),
+    SimulatedOffer("ten_percent_off", {"window_shopper": 0.04, "bargain_hunter": 0.14, "loyal_buyer": 0.03, "one_time_visitor": 0.05}),
+    SimulatedOffer("loyalty_points", {"window_shopper": 0.01, "bargain_hunter": 0.02, "loyal_buyer": 0.18, "one_time_visitor": 0.01}),
+    SimulatedOffer("new_arrivals", {"window_shopper": 0.07, "bargain_hunter": 0.03, "loyal_buyer": 0.06, "one_time_visitor": 0.03}),
+    SimulatedOffer("gift_voucher", {"window_shopper": 0.01, "bargain_hunter": 0.01, "loyal_buyer": 0.01, "one_time_visitor": 0.01}),
+    SimulatedOffer(
+        "electronics_bundle",
+        {"window_shopper": 0.02, "bargain_hunter": 0.05, "loyal_buyer": 0.10, "one_time_visitor": 0.02},
+        categories=("electronics",),
+    ),
+)
+
+
+def offer_truth(generator: TrafficGenerator, offers: tuple[SimulatedOffer, ...] = SIMULATED_OFFERS) -> dict:
+    """The catalogue, the response model and every user's type: what an offline evaluation scores against.
+
+    >>> truth = offer_truth(TrafficGenerator(users=3, items=5, seed=1))
+    >>> sorted(truth)
+    ['catalogue', 'response', 'user_types']
+    >>> truth["response"]["loyalty_points"]["loyal_buyer"], len(truth["user_types"])
+    (0.18, 3)
+    """
+    return {
+        "catalogue": [offer.entry() for offer in offers],
+        "response": {offer.offer_id: dict(offer.response) for offer in offers},
+        "user_types": {user_id: kind.name for user_id, kind, _, _ in generator.users},
+    }

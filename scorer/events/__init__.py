@@ -10,6 +10,7 @@ from scorer.events.schema import CLICK_TYPES, CONSENT_ACTIONS, ClickEvent, Conse
 from scorer.events.decode import InvalidEvent, decode_click, decode_consent, decode_purchase, parse_ts
 from scorer.events.outputs import RecommendationList, Score, SegmentAssignment, list_payload, score_payload
 from scorer.events.outputs import CustomerValue
+from scorer.events.outputs import OfferDecision
 from scorer.events.partitioning import murmur2, partition_for
 from scorer.events.sessions import SESSION_GAP_S, starts_new_session
 
@@ -20,6 +21,7 @@ __all__ = [
     "ConsentEvent",
     "CustomerValue",
     "InvalidEvent",
+    "OfferDecision",
     "PurchaseEvent",
     "PurchaseItem",
     "RecommendationList",

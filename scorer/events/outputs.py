@@ -145,3 +145,45 @@ class SegmentAssignment:
                 "published_at": published_at_ms,
             }
         )
+
+
+@dataclass(slots=True, frozen=True)
+class OfferDecision:
+    """The offer chosen for a user, with the probability the policy gave it (``scores.offers``).
+
+    >>> OfferDecision("d-1", "u1", "free_shipping", 0.92, "linucb", "offers-a.7", "customer", "exploit", 4, "e9", 1_700_000_000_000).payload(1_700_000_000_004).decode()
+    '{"decision_id":"d-1","user_id":"u1","offer_id":"free_shipping","propensity":0.92,"policy":"linucb","policy_version":"offers-a.7","reasons":{"choice":"exploit","segment":"customer","eligible":4},"event_id":"e9","event_ts":1700000000000,"decided_at":1700000000004}'
+    """
+
+    decision_id: str
+    user_id: str
+    offer_id: str
+    #: The policy's probability of this offer in this context (the logged propensity).
+    propensity: float
+    policy: str
+    policy_version: str
+    segment: str
+    #: ``exploit`` (the bandit's own choice) or ``explore`` (drawn by the exploration floor).
+    choice: str
+    #: How many offers the user was eligible for.
+    eligible: int
+    #: The trigger event, or ``request:<ms>`` for a decision asked for over HTTP.
+    event_id: str
+    event_ts: int
+
+    def payload(self, decided_at_ms: int) -> bytes:
+        """The JSON value published on the offers decision topic."""
+        return orjson.dumps(
+            {
+                "decision_id": self.decision_id,
+                "user_id": self.user_id,
+                "offer_id": self.offer_id,
+                "propensity": self.propensity,
+                "policy": self.policy,
+                "policy_version": self.policy_version,
+                "reasons": {"choice": self.choice, "segment": self.segment, "eligible": self.eligible},
+                "event_id": self.event_id,
+                "event_ts": self.event_ts,
+                "decided_at": decided_at_ms,
+            }
+        )

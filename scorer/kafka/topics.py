@@ -58,6 +58,12 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.topic_recommender, 1, {**compacted, "max.message.bytes": str(MAX_SNAPSHOT_BYTES)}),
         # One partition: every worker learns its examples in the same order.
         TopicSpec(settings.topic_training, 1, deleting),
+        # Next-best offer. The catalogue is read for the latest entry per offer id. Decisions are a
+        # log (every one is needed to evaluate the policy offline): compacting by user would keep
+        # only each user's last, so they are deleted after the week, like the inputs they came from.
+        TopicSpec(settings.topic_offers, n, compacted),
+        TopicSpec(settings.topic_offers_feedback, n, deleting),
+        TopicSpec(settings.topic_scores_offers, n, deleting),
     ]
 
 

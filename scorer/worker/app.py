@@ -139,6 +139,9 @@ class Worker:
         self._fetched: dict[tuple[str, int], int] = {}
         self.app.timer(0.05, name="release_idle")(self.release_idle)
         self.app.agent(self.inputs, name="score_events")(self.score_events)
+        # Next-best offer: the catalogue and the feedback, read beside the aligned inputs (scorer/worker/offers.py).
+        self.offers: Any = None
+        self.app.task(self.read_offer_inputs)
         add_views(self.app, self.users, self, self._exposition)
 
     def _lineage(self) -> str:
@@ -255,6 +258,11 @@ class Worker:
             return self._fetched.get((topic, partition), -1) + 1 < end
 
         return behind
+
+    async def read_offer_inputs(self) -> None:
+        from scorer.worker.offers import run_offer_inputs
+
+        await run_offer_inputs(self)
 
     async def release_idle(self) -> None:
         """Let partitions whose missing input stayed silent past the idle bound go on."""

@@ -8,13 +8,14 @@ has to import the per-message hot path to get it.
 from __future__ import annotations
 
 from scorer.clv import LifetimeValue
+from scorer.offers import Catalogue, OfferModel, OfferPolicy
 from scorer.propensity import ChampionChallenger, PropensityModel, QualityTracker
 from scorer.recommend import Recommender, RecommenderConfig
 from scorer.scoring import ListPolicy, ScoringPipeline, UserModel
 from scorer.segments import Clusters, SegmentModel
 from scorer.settings import Settings
 
-__all__ = ["list_policy", "make_lifetime_value", "make_pipeline", "make_recommender", "make_segments", "make_user_models"]
+__all__ = ["list_policy", "make_lifetime_value", "make_offer_model", "make_pipeline", "make_recommender", "make_segments", "make_user_models"]
 
 
 def list_policy(settings: Settings) -> ListPolicy:
@@ -63,4 +64,18 @@ def make_segments(settings: Settings, lineage: str) -> SegmentModel:
 
 def make_user_models(settings: Settings, lineage: str = "seg") -> list[UserModel]:
     """The per-user models the engine keeps beside propensity, each publishing to ``topic_scores_<name>``."""
-    return [make_lifetime_value(settings), make_segments(settings, lineage)]
+    models: list[UserModel] = [make_lifetime_value(settings), make_segments(settings, lineage)]
+    models.append(make_offer_model(settings))
+    return models
+
+
+def make_offer_model(settings: Settings, catalogue: Catalogue | None = None, purchase_reward: bool | None = None) -> OfferModel:
+    """Next-best offer: the settings' bandit, floor, triggers and cap; off until the catalogue has offers."""
+    return OfferModel(
+        catalogue if catalogue is not None else Catalogue(),
+        OfferPolicy(settings.offers_policy, floor=settings.offers_floor),
+        window_ms=int(settings.conversion_window_s * 1000),
+        triggers=settings.offers_trigger_types,
+        min_interval_ms=int(settings.offers_min_interval_s * 1000),
+        purchase_reward=settings.offers_purchase_reward if purchase_reward is None else purchase_reward,
+    )

@@ -1,0 +1,135 @@
+"""Next-best offer at the edge: the catalogue and the feedback topics, and the exposure metrics.
+
+Neither input rides the per-partition aligned path. The catalogue (compacted, keyed
+by offer id) is small and every worker needs all of it: it is read whole, from the
+start, on every partition. Feedback is keyed by user like the inputs, but a decision
+is pending only on the worker that owns its user's partition, so each worker reads
+every feedback partition and keeps the records of its own users (the Kafka key's
+partition), leaving the rest to their owners. Feedback for a decision that is not
+pending here is dead-lettered (``unknown_decision``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Gauge
+
+from scorer.events import InvalidEvent, partition_for
+from scorer.offers import InvalidOffer, OfferModel, decode_feedback, decode_offer
+
+__all__ = ["OfferExposure", "OfferInputs"]
+
+log = logging.getLogger(__name__)
+
+DeadLetter = Callable[[str, int, int, bytes | None, bytes | None, str, str], None]
+
+
+class OfferInputs:
+    """Applies catalogue records and feedback messages to the worker's offer model."""
+
+    def __init__(self, model: OfferModel, partitions: int, owned: Callable[[], set[int]], dead_letter: DeadLetter) -> None:
+        self.model = model
+        self.partitions = partitions
+        self.owned = owned
+        self.dead_letter = dead_letter
+        self.outcomes: dict[str, int] = {}
+
+    def catalogue(self, key: bytes | None, value: bytes | None) -> None:
+        """One record of the ``offers`` topic: an entry, or a tombstone under the offer's id."""
+        if value is None:
+            if key is not None:
+                self.model.catalogue.remove(key.decode("utf-8", "replace"))
+            return
+        try:
+            self.model.catalogue.apply(decode_offer(value))
+        except InvalidOffer as exc:
+            log.warning("offer catalogue: skipped an invalid entry (key %r): %s", key, exc)
+
+    def feedback(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None) -> str:
+        """One record of ``offers.feedback``: ``joined``, ``late``, ``elsewhere`` (another worker's user) or a dead letter."""
+        if key is not None and partition_for(key, self.partitions) not in self.owned():
+            return self._count("elsewhere")
+        try:
+            if value is None:
+                raise InvalidEvent("missing_value", "feedback needs a value")
+            found = decode_feedback(value)
+        except InvalidEvent as exc:
+            self.dead_letter(topic, partition, offset, key, value, exc.reason, str(exc))
+            return self._count(exc.reason)
+        outcome = self.model.feedback(found.decision_id, found.kind, found.ts)
+        if outcome == "unknown":
+            self.dead_letter(topic, partition, offset, key, value, "unknown_decision", f"no pending decision {found.decision_id}")
+            return self._count("unknown_decision")
+        return self._count(outcome)
+
+    def _count(self, outcome: str) -> str:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        return outcome
+
+
+class OfferExposure:
+    """``scorer_offer_*``: decisions and reward rate per segment and offer, refreshed from the model."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        labels = ["segment", "offer"]
+        self.decisions = Gauge("scorer_offer_decisions", "Offer decisions made, by segment and offer.", labels, registry=registry)
+        self.share = Gauge("scorer_offer_exposure_share", "Share of a segment's decisions that went to the offer.", labels, registry=registry)
+        self.reward_rate = Gauge("scorer_offer_reward_rate", "Rewarded share of the resolved decisions, by segment and offer.", labels, registry=registry)
+        self.pending = Gauge("scorer_offer_pending_decisions", "Decisions waiting for their window to close.", registry=registry)
+
+    def refresh(self, model: OfferModel) -> None:
+        for segment, offers in model.exposure.table().items():
+            for offer, row in offers.items():
+                self.decisions.labels(segment, offer).set(row["decisions"])
+                self.share.labels(segment, offer).set(row["share"])
+                self.reward_rate.labels(segment, offer).set(row["reward_rate"])
+        self.pending.set(len(model.join))
+
+
+def offer_model(user_models: Any) -> OfferModel | None:
+    """The worker's offer model among its per-user models."""
+    return next((m for m in user_models if isinstance(m, OfferModel)), None)
+
+
+async def run_offer_inputs(worker: Any, idle_s: float = 0.2) -> None:
+    """Read the catalogue and the feedback for as long as the worker runs (started by the Faust app)."""
+    from confluent_kafka import TopicPartition
+
+    from scorer.kafka import private_consumer
+
+    settings = worker.settings
+    while worker.processor is None:
+        await asyncio.sleep(idle_s)
+    model = offer_model(worker.processor.engine.user_models)
+    if model is None:
+        return
+    exposure = OfferExposure(worker.metrics.registry)
+
+    def owned() -> set[int]:
+        return {tp.partition for tp in worker.assignment() if tp.topic == settings.topic_clickstream}
+
+    inputs = OfferInputs(model, settings.partitions, owned, worker.processor.dead_letter)
+    consumer = private_consumer(settings, "offers")
+    consumer.assign(
+        [TopicPartition(settings.topic_offers, p, -2) for p in range(settings.partitions)]
+        + [TopicPartition(settings.topic_offers_feedback, p, -1) for p in range(settings.partitions)]
+    )
+    worker.offers = inputs
+    try:
+        while True:
+            messages = consumer.consume(500, timeout=0)
+            for message in messages:
+                if message.error():
+                    continue
+                if message.topic() == settings.topic_offers:
+                    inputs.catalogue(message.key(), message.value())
+                else:
+                    inputs.feedback(message.topic(), message.partition(), message.offset(), message.key(), message.value())
+            exposure.refresh(model)
+            await asyncio.sleep(0 if messages else idle_s)
+    finally:
+        consumer.close()
