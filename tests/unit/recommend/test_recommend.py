@@ -268,8 +268,15 @@ def reference_knn_votes(knn, context, exclude):
         taken = [key for key in reversed(knn.index.get(item, {})) if key != exclude][: knn.sample]
         for key in taken:
             similarity[key] = similarity.get(key, 0.0) + weight
+    ranked = sorted(similarity.items(), key=lambda kv: -kv[1])
+    chosen = ranked[: knn.k]
+    if len(ranked) > knn.k and ranked[knn.k - 1][1] == ranked[knn.k][1]:
+        # A tie across the cut goes to the most recently active sessions (then the larger key).
+        edge = ranked[knn.k - 1][1]
+        tied = sorted((kv for kv in ranked if kv[1] == edge), key=lambda kv: (knn.sessions[kv[0]][0], kv[0]), reverse=True)
+        chosen = [kv for kv in chosen if kv[1] > edge] + tied[: knn.k - sum(1 for kv in chosen if kv[1] > edge)]
     votes: dict[str, float] = {}
-    for key, sim in sorted(similarity.items(), key=lambda kv: -kv[1])[: knn.k]:
+    for key, sim in chosen:
         last_ts, items = knn.sessions[key]
         decayed = sim * 2.0 ** (-(knn.now - last_ts) / knn.half_life_ms) if knn.half_life_ms else sim
         for item in items:
