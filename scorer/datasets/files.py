@@ -85,8 +85,14 @@ def detect_format(path: Path) -> str:
 
 
 def _rees46_ts(text: str) -> int:
-    # "2019-10-01 00:00:00 UTC"
-    parsed = datetime.strptime(text, "%Y-%m-%d %H:%M:%S UTC").replace(tzinfo=timezone.utc)
+    """``"2019-10-01 00:00:00 UTC"`` in epoch ms (fromisoformat is about 10x faster than strptime).
+
+    >>> _rees46_ts("2019-10-01 00:00:01 UTC")
+    1569888001000
+    """
+    if len(text) != 23 or not text.endswith(" UTC"):
+        raise ValueError(f"not a REES46 time: {text!r}")
+    parsed = datetime.fromisoformat(text[:19]).replace(tzinfo=timezone.utc)
     return int(parsed.timestamp()) * 1000
 
 
