@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from scorer.tools import ApacheKafka, EmbeddedBroker, free_port, install_kafka, start_worker, stop_process, wait_until_assigned
 from scorer.settings import Settings
@@ -140,3 +140,19 @@ def wait_for_health(settings: Settings, predicate: Any, what: str, timeout_s: fl
             return doc
         time.sleep(poll_s)
     raise AssertionError(f"timed out waiting for {what}: {health(settings)}")
+
+
+def commit_positions(settings) -> list[tuple[int, int]]:
+    """(committed, end) for every clickstream partition.
+
+    A partition that received nothing has end 0 and no committed offset
+    (librdkafka reports OFFSET_INVALID, -1001); it counts as committed to 0.
+    """
+    consumer = Consumer({**settings.kafka_config(), "group.id": settings.app_id, "enable.auto.commit": False})
+    try:
+        partitions = [TopicPartition(settings.topic_clickstream, p) for p in range(settings.partitions)]
+        committed = consumer.committed(partitions, timeout=10)
+        ends = [consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in partitions]
+        return [(max(c.offset, 0) if end == 0 else c.offset, end) for c, end in zip(committed, ends)]
+    finally:
+        consumer.close()

@@ -14,7 +14,7 @@ import time
 import orjson
 
 from scorer.events import partition_for
-from tests.integration.conftest import consume, producer, user_status, wait_for_health
+from tests.integration.conftest import commit_positions, consume, producer, user_status, wait_for_health
 
 USERS = [f"u{i}" for i in range(24)]
 
@@ -33,6 +33,12 @@ def test_an_erasure_then_a_kill_leaves_the_user_erased_and_restored_windows_clos
         out.produce(settings.topic_clickstream, key=doc["user_id"].encode(), value=orjson.dumps(doc))
     out.flush(10)
     wait_for_health(settings, lambda d: d["accounting"]["scored"] == len(clicks), "every click scored")
+    # Committed offsets at the end mean the records holding these clicks reached the changelog
+    # (state is flushed just before each commit), so the restarted worker restores them.
+    deadline = time.monotonic() + 30
+    while not all(committed >= end for committed, end in commit_positions(settings)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert all(committed >= end for committed, end in commit_positions(settings))
 
     erased = USERS[0]
     erase = {"event_id": "k1", "user_id": erased, "ts": base + 300_000, "action": "erase"}

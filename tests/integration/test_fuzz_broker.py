@@ -11,12 +11,11 @@ import time
 import orjson
 
 from scorer.kafka import create_topics
-from confluent_kafka import Consumer, TopicPartition
 from hypothesis import HealthCheck, given, settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from scorer.tools.supervise import health
-from tests.integration.conftest import consume, producer
+from tests.integration.conftest import commit_positions, consume, producer
 from tests.strategies import malformed, valid_clicks
 
 message = st.one_of(
@@ -39,22 +38,6 @@ def draw_messages(batches: int = 60) -> list[tuple[str, object]]:
 
     collect()
     return drawn
-
-
-def commit_positions(settings) -> list[tuple[int, int]]:
-    """(committed, end) for every clickstream partition.
-
-    A partition that received nothing has end 0 and no committed offset
-    (librdkafka reports OFFSET_INVALID, -1001); it counts as committed to 0.
-    """
-    consumer = Consumer({**settings.kafka_config(), "group.id": settings.app_id, "enable.auto.commit": False})
-    try:
-        partitions = [TopicPartition(settings.topic_clickstream, p) for p in range(settings.partitions)]
-        committed = consumer.committed(partitions, timeout=10)
-        ends = [consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in partitions]
-        return [(max(c.offset, 0) if end == 0 else c.offset, end) for c, end in zip(committed, ends)]
-    finally:
-        consumer.close()
 
 
 def test_fuzzed_input_is_dead_lettered_or_scored_and_offsets_reach_the_end(settings, start_worker_for):
