@@ -697,7 +697,8 @@ class ApacheKafka:
         scram = sorted(
             {m for x in self.listeners for m in x.sasl_mechanisms if m in _SCRAM_MECHANISMS}
         )
-        args = ["format", "--config", str(self.config_path), "--cluster-id", self._cluster_id]
+        # One argument, not two: a base64 id may start with "-", which argparse takes for an option.
+        args = ["format", "--config", str(self.config_path), f"--cluster-id={self._cluster_id}"]
         for mechanism in scram:
             for name, password in self.users.items():
                 args += ["--add-scram", f"{mechanism}=[name={name},password={password}]"]
@@ -835,6 +836,18 @@ class ApacheKafka:
                 process.kill()
                 process.wait()
         return process.returncode
+
+    def kill(self) -> int | None:
+        """SIGKILL at once, as a crash or a power cut would: the next start recovers the logs.
+
+        Returns the exit code, or None if the broker was not running.
+        """
+        process, self._process = self._process, None
+        _live.discard(self)
+        if process is None:
+            return None
+        process.kill()
+        return process.wait()
 
     def restart(self) -> Self:
         """Stop and start again on the same log dir, ports and settings, without formatting."""

@@ -1,0 +1,155 @@
+"""The worker on real Apache Kafka: broker restarts, SASL and TLS logins, a killed group member.
+
+These run on the pinned broker whatever ``SCORER_TEST_BROKER`` says: the embedded one has no
+durable log to restart on, no users to log in as and no TLS. Each test prints what it
+measured (run with ``-s`` to see it): recovery and rebalance times, duplicate scores.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scorer.settings import Settings
+from scorer.tools import health
+from scorer.tools.apache_kafka import ApacheKafka, Listener, TlsMaterial, generate_tls_material, install
+from tests.integration.conftest import isolated_settings
+from tests.integration.real_kafka import ScoreReader, Traffic, java_available, read_scores
+
+pytestmark = pytest.mark.skipif(not java_available(), reason="Apache Kafka needs Java 17+")
+
+USERS = {"scorer": "scorer-secret"}
+
+
+@pytest.fixture(scope="module")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApacheKafka]:
+    with ApacheKafka(tmp_path_factory.mktemp("kafka-worker"), libs=install()) as broker:
+        print(f"\nApache Kafka started in {broker.start_seconds:.1f} s (format {broker.format_seconds:.1f} s)")
+        yield broker
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
+    return generate_tls_material(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def secured(tls: TlsMaterial, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApacheKafka]:
+    listeners = (
+        Listener("SASL", sasl_mechanisms=("SCRAM-SHA-512", "PLAIN")),
+        Listener("TLS", tls=tls),
+        Listener("MTLS", tls=tls, client_auth=True),
+    )
+    run_dir = tmp_path_factory.mktemp("kafka-secured-worker")
+    with ApacheKafka(run_dir, listeners=listeners, users=USERS, libs=install()) as broker:
+        yield broker
+
+
+def worker_settings(bootstrap: str, tmp_path: Path, **changes: object) -> Settings:
+    return isolated_settings(bootstrap, tmp_path).replace(**changes)
+
+
+# --------------------------------------------------------------------------------------------
+# Broker restart
+
+
+@pytest.mark.parametrize("crash", [False, True], ids=["clean-stop", "sigkill"])
+def test_worker_recovers_from_a_broker_restart_mid_stream(kafka, start_worker_for, tmp_path, crash):
+    settings = worker_settings(kafka.bootstrap, tmp_path)
+    worker = start_worker_for(settings)
+    reader = ScoreReader(settings, settings.topic_scores_propensity).start()
+    rate = 40.0
+    traffic = Traffic(settings, count=100_000, rate=rate).start()
+    try:
+        time.sleep(3.0)
+        stopped = time.monotonic()
+        if crash:
+            assert kafka.kill() == -signal.SIGKILL
+        else:
+            # 143: the JVM's exit status after a SIGTERM it handled with an orderly shutdown.
+            assert kafka.stop() in (0, 143), "the broker should shut down cleanly"
+        halted = time.monotonic()
+        time.sleep(2.0)
+        kafka.start()
+        assert kafka.format_seconds is None, "a restart must reuse the log dir"
+        back = time.monotonic()
+        time.sleep(3.0)
+        traffic.stop()
+        traffic.join()
+        missing = reader.wait_for(traffic.accepted, timeout_s=60)
+    finally:
+        reader.stop()
+    assert not traffic.failed
+    assert worker.process.poll() is None, "the worker must ride out the outage, not exit"
+    assert not missing, f"{len(missing)} accepted clicks were never scored"
+    after = [reader.first_seen[e] for e, t in traffic.sent_at.items() if t > back]
+    recovery = min(after) - back
+    counts = read_scores(settings, settings.topic_scores_propensity)
+    duplicates = sum(n - 1 for n in counts.values())
+    print(
+        f"\nbroker {'killed' if crash else 'stopped'} in {halted - stopped:.1f} s, started again in "
+        f"{kafka.start_seconds:.1f} s, down {back - stopped:.1f} s in all; first score of a new click {recovery:.1f} s after the broker "
+        f"was back; {len(traffic.accepted)} accepted, 0 lost, {duplicates} duplicate scores"
+    )
+    # Offsets are committed every commit interval, so at most what was applied since the last
+    # commit before the outage is applied again (with a second of slack for the aligner's hold
+    # and the commit's round trip).
+    assert duplicates <= rate * (settings.commit_interval_s + 1.0)
+    doc = health(settings)
+    assert doc is not None and doc["scored"] >= len(traffic.accepted)
+
+
+# --------------------------------------------------------------------------------------------
+# Logins
+
+
+def sasl_settings(secured: ApacheKafka, tmp_path: Path, mechanism: str, password: str | None = None) -> Settings:
+    return worker_settings(
+        secured.bootstrap_of("SASL"),
+        tmp_path,
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism=mechanism,
+        sasl_username="scorer",
+        sasl_password=USERS["scorer"] if password is None else password,
+    )
+
+
+def scores_every_click(settings: Settings, start_worker_for, count: int = 40) -> None:
+    """The worker consumes (Faust's aiokafka) and publishes (librdkafka) every click."""
+    worker = start_worker_for(settings)
+    reader = ScoreReader(settings, settings.topic_scores_propensity).start()
+    traffic = Traffic(settings, count=count, rate=200.0).start()
+    try:
+        traffic.join()
+        assert len(traffic.accepted) == count
+        assert reader.wait_for(traffic.accepted, timeout_s=30) == set()
+    finally:
+        reader.stop()
+    assert worker.process.poll() is None
+
+
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-512", "PLAIN"])
+def test_worker_logs_in_with_sasl_and_scores(secured, start_worker_for, tmp_path, mechanism):
+    scores_every_click(sasl_settings(secured, tmp_path, mechanism), start_worker_for)
+
+
+def test_worker_over_tls_verifies_the_broker_and_scores(secured, tls, start_worker_for, tmp_path):
+    settings = worker_settings(secured.bootstrap_of("TLS"), tmp_path, security_protocol="SSL", ssl_cafile=str(tls.ca_cert))
+    scores_every_click(settings, start_worker_for)
+
+
+def test_worker_over_mutual_tls_presents_its_certificate(secured, tls, start_worker_for, tmp_path):
+    settings = worker_settings(
+        secured.bootstrap_of("MTLS"),
+        tmp_path,
+        security_protocol="SSL",
+        ssl_cafile=str(tls.ca_cert),
+        ssl_certfile=str(tls.client_cert),
+        ssl_keyfile=str(tls.client_key),
+    )
+    scores_every_click(settings, start_worker_for)
