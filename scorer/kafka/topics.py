@@ -20,6 +20,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from scorer.kafka.logs import client_logging
 from scorer.settings import Settings
+from scorer.kafka.security import login_refusal
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,9 @@ def _metadata(admin: AdminClient, settings: Settings, timeout_s: float) -> Any:
     try:
         return admin.list_topics(timeout=timeout_s)
     except KafkaException as exc:
+        refusal = login_refusal(settings)
+        if refusal is not None:
+            raise BrokerUnavailable(refusal) from None
         error = exc.args[0]
         reason = error.str() if hasattr(error, "str") else str(error)
         raise BrokerUnavailable(

@@ -7,16 +7,22 @@ measured (run with ``-s`` to see it): recovery and rebalance times, duplicate sc
 
 from __future__ import annotations
 
-import os
+import asyncio
+import logging
 import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
+from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 
+from scorer.kafka import faust_credentials
+from scorer.kafka.security import login_refusal
 from scorer.settings import Settings
-from scorer.tools import health
+from scorer.tools import health, start_worker, stop_process
 from scorer.tools.apache_kafka import ApacheKafka, Listener, TlsMaterial, generate_tls_material, install
 from tests.integration.conftest import isolated_settings
 from tests.integration.real_kafka import ScoreReader, Traffic, java_available, read_scores
@@ -153,3 +159,46 @@ def test_worker_over_mutual_tls_presents_its_certificate(secured, tls, start_wor
         ssl_keyfile=str(tls.client_key),
     )
     scores_every_click(settings, start_worker_for)
+
+
+def aiokafka_start(settings: Settings) -> None:
+    """Start and stop a producer of Faust's client stack with the worker's very credentials."""
+
+    async def connect() -> None:
+        auth = credentials_to_aiokafka_auth(faust_credentials(settings))
+        producer = AIOKafkaProducer(bootstrap_servers=settings.broker, request_timeout_ms=5000, **auth)
+        try:
+            await asyncio.wait_for(producer.start(), 20)
+        finally:
+            await producer.stop()
+
+    asyncio.run(connect())
+
+
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-512", "PLAIN"])
+def test_both_client_stacks_refuse_a_wrong_password_clearly(secured, tmp_path, caplog, mechanism):
+    right = sasl_settings(secured, tmp_path, mechanism)
+    aiokafka_start(right)
+    assert login_refusal(right, timeout_s=2.0) is None
+
+    wrong = sasl_settings(secured, tmp_path, mechanism, password="not-the-secret")
+    with caplog.at_level(logging.ERROR, logger="aiokafka"), pytest.raises(KafkaConnectionError):
+        aiokafka_start(wrong)
+    # aiokafka raises "unable to bootstrap" and logs the broker's reason beside it.
+    assert "SaslAuthenticationFailed: Authentication failed" in caplog.text
+    message = login_refusal(wrong)
+    assert message is not None and "as 'scorer'" in message and "SCORER_SASL_PASSWORD" in message
+    assert "authentication failed" in message.lower()
+
+
+def test_worker_with_a_wrong_password_exits_naming_the_login(secured, tmp_path):
+    settings = sasl_settings(secured, tmp_path, "SCRAM-SHA-512", password="not-the-secret")
+    log = tmp_path / "worker.log"
+    process = start_worker(settings, log)
+    try:
+        assert process.wait(60) != 0
+    finally:
+        stop_process(process)
+    last = log.read_text(errors="replace").strip().splitlines()[-1]
+    assert last.startswith("Error: the broker at") and "refused the connection as 'scorer'" in last, last
+    assert "SCORER_SASL_PASSWORD" in last
