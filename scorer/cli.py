@@ -391,13 +391,17 @@ def tail_command(user: str | None, from_start: bool, duration: float | None, as_
 @click.option("--latency-seconds", type=float, default=20.0, show_default=True, help="Length of the latency run.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Also measure this many workers sharing the input.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option(
+    "--broker-kind", type=click.Choice(["embedded", "kafka"]), default="embedded", show_default=True,
+    help="Broker the bench starts: the embedded one, or the pinned Apache Kafka (deploy/kafka/pom.xml; needs Java, Maven).",
+)
 @one_line_failures
-def bench(events: int, users: int, items: int, latency_seconds: float, workers: int, as_json: bool) -> None:
+def bench(events: int, users: int, items: int, latency_seconds: float, workers: int, as_json: bool, broker_kind: str) -> None:
     """Measure throughput (Faust ceiling, scorer, plain loop), latency, memory and state size."""
     from scorer.bench import run_bench
 
     report = (lambda line: None) if as_json else click.echo
-    result = run_bench(load_settings(), events, users, items, latency_seconds, workers, report)
+    result = run_bench(load_settings(), events, users, items, latency_seconds, workers, report, broker_kind=broker_kind)
     if as_json:
         click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
     else:

@@ -1,4 +1,4 @@
-"""``scorer bench``: throughput, latency, memory and state size on the embedded broker.
+"""``scorer bench``: throughput, latency, memory and state size, on the embedded broker or real Kafka.
 
 One invocation pre-produces the same realistic mix (the built-in traffic
 generator) and measures, on it:
@@ -27,7 +27,7 @@ import orjson
 from confluent_kafka import TopicPartition
 
 from scorer.datasets import TrafficGenerator
-from scorer.tools import EmbeddedBroker, free_port, health, send_events, start_worker, stop_process, wait_until_assigned
+from scorer.tools import ApacheKafka, EmbeddedBroker, free_port, install_kafka, health, send_events, start_worker, stop_process, wait_until_assigned
 from scorer.worker import EventProcessor, make_pipeline, make_recommender, RecordCache
 from scorer.kafka import create_topics, private_consumer, Publisher
 from scorer.settings import Settings
@@ -238,14 +238,31 @@ def measure_latency(settings: Settings, rate: float, seconds: float, users: int,
         stop_process(process)
 
 
+def _broker(kind: str, data: Path) -> EmbeddedBroker | ApacheKafka:
+    """A fresh broker of ``kind`` for one bench run (not started)."""
+    if kind == "embedded":
+        return EmbeddedBroker(free_port(), log_path=data / "broker.log")
+    if kind == "kafka":
+        run_dir = data / f"kafka-{uuid.uuid4().hex[:6]}"
+        return ApacheKafka(run_dir, libs=install_kafka())
+    raise ValueError(f"broker kind must be embedded or kafka, not {kind!r}")
+
+
 def run_bench(
-    base: Settings, events: int, users: int, items: int, latency_seconds: float, workers: int, report: Report
+    base: Settings,
+    events: int,
+    users: int,
+    items: int,
+    latency_seconds: float,
+    workers: int,
+    report: Report,
+    broker_kind: str = "embedded",
 ) -> dict[str, Any]:
-    port = free_port()
     data = Path(base.data_dir) / "bench"
-    with EmbeddedBroker(port, log_path=data / "broker.log"):
+    with _broker(broker_kind, data) as broker:
+        report(f"broker: {broker_kind} on {broker.bootstrap}")
         settings = base.replace(
-            broker=f"127.0.0.1:{port}", data_dir=str(data), session_timeout_s=6.0, store="rocksdb"
+            broker=broker.bootstrap, data_dir=str(data), session_timeout_s=6.0, store="rocksdb"
         )
         input_settings = _fresh(settings, "input")
         report(f"producing {events:,} events ({users:,} users, {items:,} items)")
@@ -276,6 +293,7 @@ def run_bench(
             report(f"    erasure request to tombstone: p50 {erasure['p50']:.1f} ms, p99 {erasure['p99']:.1f} ms ({erasure['requests']} requests)")
 
         result: dict[str, Any] = {
+            "broker": broker_kind,
             "events": events,
             "users": users,
             "items": items,

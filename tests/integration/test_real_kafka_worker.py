@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import time
 from collections.abc import Iterator
@@ -19,10 +20,11 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 
+from scorer.events import partition_for
 from scorer.kafka import faust_credentials
 from scorer.kafka.security import login_refusal
 from scorer.settings import Settings
-from scorer.tools import health, start_worker, stop_process
+from scorer.tools import free_port, health, start_worker, stop_process
 from scorer.tools.apache_kafka import ApacheKafka, Listener, TlsMaterial, generate_tls_material, install
 from tests.integration.conftest import isolated_settings
 from tests.integration.real_kafka import ScoreReader, Traffic, java_available, read_scores
@@ -202,3 +204,74 @@ def test_worker_with_a_wrong_password_exits_naming_the_login(secured, tmp_path):
     last = log.read_text(errors="replace").strip().splitlines()[-1]
     assert last.startswith("Error: the broker at") and "refused the connection as 'scorer'" in last, last
     assert "SCORER_SASL_PASSWORD" in last
+
+
+# --------------------------------------------------------------------------------------------
+# Three workers, one killed
+
+
+def owned(settings: Settings) -> set[int] | None:
+    """The clickstream partitions a worker owns, or None if it does not answer."""
+    doc = health(settings)
+    if doc is None:
+        return None
+    prefix = settings.topic_clickstream + ":"
+    return {int(p[len(prefix) :]) for p in doc["assigned_partitions"] if p.startswith(prefix)}
+
+
+def wait_for_shares(group: list[Settings], partitions: int, timeout_s: float) -> float:
+    """Wait until ``group`` owns every partition, each member some and none twice; returns when."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        shares = [owned(s) for s in group]
+        if all(shares) and sum(len(s) for s in shares) == partitions and set().union(*shares) == set(range(partitions)):
+            return time.monotonic()
+        time.sleep(0.1)
+    raise AssertionError(f"partitions not shared out within {timeout_s:.0f} s: {[owned(s) for s in group]}")
+
+
+def test_three_workers_one_killed_lose_nothing(kafka, start_worker_for, tmp_path):
+    base = worker_settings(kafka.bootstrap, tmp_path, partitions=8)
+    group = [base.replace(web_port=free_port(), data_dir=str(tmp_path / f"data-{i}")) for i in range(3)]
+    workers = [start_worker_for(s) for s in group]
+    wait_for_shares(group, 8, timeout_s=60)
+    print("shares before:", [sorted(owned(s)) for s in group])
+    reader = ScoreReader(base, base.topic_scores_propensity).start()
+    rate = 60.0
+    traffic = Traffic(base, count=100_000, rate=rate, users=80).start()
+    try:
+        time.sleep(3.0)
+        victim, survivors = workers[2], group[:2]
+        lost_partitions = owned(group[2])
+        killed = time.monotonic()
+        os.kill(victim.process.pid, signal.SIGKILL)
+        rebalanced = wait_for_shares(survivors, 8, timeout_s=60)
+        time.sleep(2.0)
+        traffic.stop()
+        traffic.join()
+        missing = reader.wait_for(traffic.accepted, timeout_s=60)
+    finally:
+        reader.stop()
+    assert victim.process.wait(5) == -signal.SIGKILL
+    assert all(w.process.poll() is None for w in workers[:2])
+    assert not traffic.failed
+    final = read_scores(base, base.topic_scores_propensity)
+    assert not missing, (f"{len(missing)} accepted clicks were never scored: {sorted(missing)}; in the final read: {[final[e] for e in sorted(missing)]} "
+        f"lost partitions {lost_partitions}; {[health(s) for s in survivors]}; "
+        f"{[(e, partition_for(f'user-{int(e[1:]) % 80}'.encode(), 8)) for e in sorted(missing)]}")
+    orphaned = [
+        e for e, t in traffic.sent_at.items()
+        if t > killed and partition_for(f"user-{int(e[1:]) % 80}".encode(), 8) in lost_partitions
+    ]
+    recovery = min(reader.first_seen[e] for e in orphaned) - killed
+    counts = read_scores(base, base.topic_scores_propensity, isolation="read_committed")
+    duplicates = sum(n - 1 for n in counts.values())
+    print(
+        f"\n3 workers, 8 partitions, {rate:.0f} clicks/s, one SIGKILLed (it owned {sorted(lost_partitions)}): "
+        f"survivors own every partition {rebalanced - killed:.1f} s later (session timeout "
+        f"{base.session_timeout_s:.0f} s); first score on its partitions {recovery:.1f} s after the kill; "
+        f"{len(traffic.accepted)} accepted, 0 lost, {duplicates} duplicate scores (read_committed)"
+    )
+    # The killed worker's applied but uncommitted events are applied again by the survivors:
+    # at most a commit interval's worth of its share, plus the aligner's hold.
+    assert duplicates <= rate * (base.commit_interval_s + 1.0)
