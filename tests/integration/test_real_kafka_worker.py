@@ -235,12 +235,13 @@ def test_three_workers_one_killed_lose_nothing(kafka, start_worker_for, tmp_path
     group = [base.replace(web_port=free_port(), data_dir=str(tmp_path / f"data-{i}")) for i in range(3)]
     workers = [start_worker_for(s) for s in group]
     wait_for_shares(group, 8, timeout_s=60)
-    print("shares before:", [sorted(owned(s)) for s in group])
     reader = ScoreReader(base, base.topic_scores_propensity).start()
     rate = 60.0
     traffic = Traffic(base, count=100_000, rate=rate, users=80).start()
     try:
         time.sleep(3.0)
+        # Checked before the kill, so that a loss here is not blamed on it.
+        unscored_before_kill = {e for e, t in traffic.sent_at.items() if t < time.monotonic() - 2.0} - reader.scored()
         victim, survivors = workers[2], group[:2]
         lost_partitions = owned(group[2])
         killed = time.monotonic()
@@ -255,6 +256,7 @@ def test_three_workers_one_killed_lose_nothing(kafka, start_worker_for, tmp_path
     assert victim.process.wait(5) == -signal.SIGKILL
     assert all(w.process.poll() is None for w in workers[:2])
     assert not traffic.failed
+    assert not unscored_before_kill, f"clicks unscored 2 s after they were sent, before any kill: {sorted(unscored_before_kill)}"
     final = read_scores(base, base.topic_scores_propensity)
     assert not missing, (f"{len(missing)} accepted clicks were never scored: {sorted(missing)}; in the final read: {[final[e] for e in sorted(missing)]} "
         f"lost partitions {lost_partitions}; {[health(s) for s in survivors]}; "
