@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 from confluent_kafka import TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from scorer.datasets import TrafficGenerator
 from scorer.tools import ApacheKafka, EmbeddedBroker, free_port, install_kafka, health, send_events, start_worker, stop_process, wait_until_assigned
@@ -114,6 +115,10 @@ def measure_plain_loop(settings: Settings, expected: int) -> dict[str, float]:
     """
     publisher = Publisher(settings)
     changelog = f"{settings.app_id}-plain-changelog"
+    # Real Kafka creates no topic on first use (the test broker and compose turn that off).
+    spec = NewTopic(changelog, num_partitions=settings.partitions, replication_factor=settings.replication_factor)
+    admin = AdminClient(settings.kafka_config())
+    admin.create_topics([spec])[changelog].result(30)
     store = MemoryStore()
     cache = RecordCache(store, lambda p, k, v: publisher.produce(changelog, k, v), publisher.flush)
     processor = EventProcessor(

@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -230,6 +231,14 @@ def wait_for_shares(group: list[Settings], partitions: int, timeout_s: float) ->
     raise AssertionError(f"partitions not shared out within {timeout_s:.0f} s: {[owned(s) for s in group]}")
 
 
+def diagnosis(settings: Settings) -> dict[str, object]:
+    """What a worker says of itself: its accounting and its publish failures."""
+    doc = health(settings) or {}
+    with urllib.request.urlopen(f"http://127.0.0.1:{settings.web_port}/metrics", timeout=5) as response:
+        failures = [line for line in response.read().decode().splitlines() if line.startswith("scorer_publish_failures")]
+    return {"owned": sorted(owned(settings) or ()), "accounting": doc.get("accounting"), "publish_failures": failures}
+
+
 def test_three_workers_one_killed_lose_nothing(kafka, start_worker_for, tmp_path):
     base = worker_settings(kafka.bootstrap, tmp_path, partitions=8)
     group = [base.replace(web_port=free_port(), data_dir=str(tmp_path / f"data-{i}")) for i in range(3)]
@@ -242,6 +251,7 @@ def test_three_workers_one_killed_lose_nothing(kafka, start_worker_for, tmp_path
         time.sleep(3.0)
         # Checked before the kill, so that a loss here is not blamed on it.
         unscored_before_kill = {e for e, t in traffic.sent_at.items() if t < time.monotonic() - 2.0} - reader.scored()
+        state_before_kill = [diagnosis(s) for s in group] if unscored_before_kill else []
         victim, survivors = workers[2], group[:2]
         lost_partitions = owned(group[2])
         killed = time.monotonic()
@@ -256,7 +266,9 @@ def test_three_workers_one_killed_lose_nothing(kafka, start_worker_for, tmp_path
     assert victim.process.wait(5) == -signal.SIGKILL
     assert all(w.process.poll() is None for w in workers[:2])
     assert not traffic.failed
-    assert not unscored_before_kill, f"clicks unscored 2 s after they were sent, before any kill: {sorted(unscored_before_kill)}"
+    assert not unscored_before_kill, (
+        f"clicks unscored 2 s after they were sent, before any kill: {sorted(unscored_before_kill)}; {state_before_kill}"
+    )
     final = read_scores(base, base.topic_scores_propensity)
     assert not missing, (f"{len(missing)} accepted clicks were never scored: {sorted(missing)}; in the final read: {[final[e] for e in sorted(missing)]} "
         f"lost partitions {lost_partitions}; {[health(s) for s in survivors]}; "
