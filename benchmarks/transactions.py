@@ -41,7 +41,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from scorer.kafka import create_topics
 from scorer.scoring import MemoryStore
 from scorer.settings import Settings
-from scorer.tools.apache_kafka import ApacheKafka, install
+from scorer.tools import ApacheKafka, install_kafka
 from scorer.worker import EventProcessor, RecordCache, make_pipeline
 
 
@@ -186,7 +186,7 @@ def main() -> None:
         run_loop(Settings.from_env(partitions=4, commit_interval_s=0.5).isolated(suffix), args.transactional)
         return
     run_dir = Path(tempfile.mkdtemp(prefix="scorer-tx-"))
-    with ApacheKafka(run_dir / "kafka", libs=install()) as kafka:
+    with ApacheKafka(run_dir / "kafka", libs=install_kafka()) as kafka:
         for transactional in (False, True):
             print(orjson.dumps(measure(kafka, transactional, args.events, args.rate, run_dir / "loop.log")).decode(), flush=True)
 
