@@ -246,16 +246,23 @@ class Worker:
         consumer = self.app.consumer
         topics = self.settings.input_topics
 
+        # Where each input starts after an assignment: its committed offset (Faust internals,
+        # pinned). Without it, a restarted worker would take an input with nothing new since
+        # the last commit for one that lags, and hold its partition for the whole lag bound.
+        committed = getattr(consumer, "_committed_offset", {})
+
         def behind(source: int) -> bool | None:
             topic = topics[source]
+            tp = TP(topic, partition)
             try:
-                end = consumer.highwater(TP(topic, partition))
+                end = consumer.highwater(tp)
             except Exception:  # noqa: BLE001 - nothing fetched for it yet
                 end = None
             if end is None:
                 # Nothing fetched yet: its lag is unknown (waited for up to the idle bound).
                 return None
-            return self._fetched.get((topic, partition), -1) + 1 < end
+            start = committed.get(tp) or 0
+            return max(self._fetched.get((topic, partition), -1) + 1, start) < end
 
         return behind
 
