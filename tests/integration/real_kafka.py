@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from scorer.settings import Settings
 
@@ -167,26 +167,28 @@ class ScoreReader:
         self._thread.join(30)
 
 
-def read_scores(settings: Settings, topic: str, isolation: str = "read_uncommitted", timeout_s: float = 30.0) -> collections.Counter[str]:
-    """Scores per event id, from the start of each partition to its end (the LSO if read_committed)."""
+def read_all(
+    config: dict[str, Any], topic: str, *, isolation: str = "read_uncommitted", timeout_s: float = 30.0
+) -> list[Message]:
+    """Every message from the start of each partition up to its end (the LSO if read_committed)."""
     consumer = Consumer(
         {
-            **settings.kafka_config(),
+            **config,
             "logger": RDKAFKA_LOG,
-            "group.id": f"count-{uuid.uuid4().hex[:8]}",
+            "group.id": f"reader-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
             "enable.partition.eof": True,
             "isolation.level": isolation,
         }
     )
-    counts: collections.Counter[str] = collections.Counter()
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        messages: list[Message] = []
         at_end: set[int] = set()
         deadline = time.monotonic() + timeout_s
         while len(at_end) < len(partitions):
-            assert time.monotonic() < deadline, f"{topic} not read to its end within {timeout_s:.0f} s"
+            assert time.monotonic() < deadline, f"{topic} not read to its end within {timeout_s:.0f} s ({len(messages)} messages)"
             message = consumer.poll(0.5)
             if message is None:
                 continue
@@ -195,8 +197,14 @@ def read_scores(settings: Settings, topic: str, isolation: str = "read_uncommitt
                 at_end.add(message.partition())
             elif error is not None:
                 raise KafkaException(error)
-            elif message.value() is not None:
-                counts[orjson.loads(message.value())["event_id"]] += 1
+            else:
+                messages.append(message)
+        return messages
     finally:
         consumer.close()
-    return counts
+
+
+def read_scores(settings: Settings, topic: str, isolation: str = "read_uncommitted", timeout_s: float = 30.0) -> collections.Counter[str]:
+    """Scores per event id, from the start of each partition to its end (the LSO if read_committed)."""
+    messages = read_all(settings.kafka_config(), topic, isolation=isolation, timeout_s=timeout_s)
+    return collections.Counter(orjson.loads(m.value())["event_id"] for m in messages if m.value() is not None)

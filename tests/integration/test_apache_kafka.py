@@ -24,7 +24,6 @@ from typing import Any
 
 import pytest
 from confluent_kafka import (
-    OFFSET_BEGINNING,
     Consumer,
     KafkaError,
     KafkaException,
@@ -43,6 +42,7 @@ from scorer.tools.apache_kafka import (
     install,
     kafka_version,
 )
+from tests.integration.real_kafka import read_all
 
 
 def _java_available() -> bool:
@@ -129,44 +129,6 @@ def produce(config: dict[str, Any], topic: str, values: list[str]) -> None:
         producer.poll(0)
     assert producer.flush(30) == 0
     assert failures == []
-
-
-def read_all(
-    config: dict[str, Any], topic: str, *, isolation: str = "read_uncommitted"
-) -> list[Message]:
-    """Every message from the start of each partition up to its end (the LSO if read_committed)."""
-    consumer = Consumer(
-        quiet(
-            {
-                **config,
-                "group.id": f"reader-{uuid.uuid4().hex[:8]}",
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-                "isolation.level": isolation,
-            }
-        )
-    )
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        messages: list[Message] = []
-        at_end: set[int] = set()
-        deadline = time.monotonic() + 30
-        while len(at_end) < len(partitions):
-            assert time.monotonic() < deadline, f"only {len(messages)} messages by the deadline"
-            message = consumer.poll(0.5)
-            if message is None:
-                continue
-            error = message.error()
-            if error is not None and error.code() == KafkaError._PARTITION_EOF:
-                at_end.add(message.partition())
-            elif error is not None:
-                raise KafkaException(error)
-            else:
-                messages.append(message)
-        return messages
-    finally:
-        consumer.close()
 
 
 def values(messages: list[Message]) -> list[str]:
