@@ -14,6 +14,9 @@ Formats:
   whitespace-separated, ``date`` as YYYYMMDD): purchases only, each row one order of
   ``number_of_cds`` units of one item ``cd`` at ``dollar_value / number_of_cds`` each,
   dated at midnight UTC (several orders of a customer on one day keep file order).
+  The 1/10 sample that the BG/NBD paper uses (``CDNOW_sample.txt``, as shipped by
+  lifetimes and BTYD) is read too: no header, and a second column holding the
+  customer's number within the sample, which is skipped (the first stays the id).
 
 An empty field means absent, as in the event contract: a REES46-layout row with no
 ``user_session`` (Taobao's, converted) gives a click without a session id, whose session
@@ -77,7 +80,7 @@ def detect_format(path: Path) -> str:
         return "rees46"
     if first.split("\t")[:2] == ["SessionId", "ItemId"]:
         return "sessions"
-    if first.split()[:2] == ["customer_id", "date"]:
+    if first.split()[:2] == ["customer_id", "date"] or _cdnow_fields(first) is not None:
         return "cdnow"
     if first.lstrip().startswith("{"):
         return "jsonl"
@@ -148,18 +151,32 @@ def _read_sessions(path: Path) -> Iterator[tuple[str, dict]]:
             }
 
 
+def _cdnow_fields(line: str) -> tuple[str, str, str, str] | None:
+    """``(customer, day, units, dollars)`` of a master (4 fields) or sample (5 fields) row, else None."""
+    fields = line.split()
+    if len(fields) == 5:
+        del fields[1]
+    if len(fields) != 4 or not (len(fields[1]) == 8 and fields[1].isdigit()):
+        return None
+    return fields[0], fields[1], fields[2], fields[3]
+
+
 def _read_cdnow(path: Path) -> Iterator[tuple[str, dict]]:
     with _open(path, encoding="utf-8") as handle:
-        handle.readline()
-        for row_number, line in enumerate(handle, start=2):
-            if not line.strip():
+        for row_number, line in enumerate(handle, start=1):
+            if not line.strip() or (row_number == 1 and line.split()[:1] == ["customer_id"]):
                 continue
             try:
-                customer, day, units, dollars = line.split()
+                fields = _cdnow_fields(line)
+                if fields is None:
+                    raise ValueError(line)
+                customer, day, units, dollars = fields
                 ts = int(datetime.strptime(day, "%Y%m%d").replace(tzinfo=timezone.utc).timestamp()) * 1000
                 quantity, value = int(units), float(dollars)
             except ValueError:
-                raise DatasetError(f"{path}:{row_number}: not a CDNOW row (customer_id date number_of_cds dollar_value)") from None
+                raise DatasetError(
+                    f"{path}:{row_number}: not a CDNOW row (customer_id [sample_id] date number_of_cds dollar_value)"
+                ) from None
             price = value / quantity if quantity else value
             yield "purchase", {
                 "event_id": f"{path.stem}:{row_number}",

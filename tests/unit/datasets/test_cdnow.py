@@ -33,3 +33,14 @@ def test_the_shared_cdnow_sample_reads_whole():
     events = read_events([CDNOW])
     assert len(events) == 69_659
     assert len({doc["user_id"] for _, doc in events}) == 23_570
+
+
+def test_the_papers_one_tenth_sample_layout_reads_without_a_header(tmp_path):
+    # CDNOW_sample.txt: master id, id within the sample, date, units, dollars; no header line.
+    path = tmp_path / "CDNOW_sample.txt"
+    path.write_text(" 00004 0001 19970101  2   29.33\r\n 00004 0001 19970118  2   29.73\r\n 00018 0002 19970101  2   29.73\r\n")
+    assert detect_format(path) == "cdnow"
+    events = read_events([path])
+    assert [doc["user_id"] for _, doc in events] == ["00004", "00018", "00004"]
+    assert events[2][1]["ts"] == 852076800000 + 17 * 86_400_000
+    assert decode_purchase(orjson.dumps(events[0][1])).items[0].price == pytest.approx(14.665)
