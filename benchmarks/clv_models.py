@@ -24,7 +24,7 @@ from scorer.clv import ClvSplit
 from scorer.datasets import read_events
 from scorer.events import decode_purchase
 from scorer.settings import Settings
-from scorer.tools.clv_report import DEFAULT_WEEKS, calibration_day
+from scorer.tools import DEFAULT_WEEKS, calibration_day
 from scorer.worker import make_lifetime_value
 
 CDNOW = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow" / "CDNOW_master.txt"

@@ -36,6 +36,8 @@ _EXPORTS = {
     "evaluate_files": "evaluate",
     "print_segments": "segment_tables",
     "write_plots": "plots",
+    "DEFAULT_WEEKS": "clv_report",
+    "calibration_day": "clv_report",
     "clv_section": "clv_report",
     "print_clv": "clv_report",
     "evaluate_offers": "offers_report",
