@@ -13,11 +13,12 @@ from scorer.clv.evaluation import ClvSplit, evaluate_clv
 from scorer.clv.gamma_gamma import GammaGammaParams, expected_spend, fit_gamma_gamma, gamma_gamma_log_likelihood
 from scorer.clv.history import DAY_MS, PurchaseHistory
 from scorer.clv.model import LifetimeValue
-from scorer.clv.sample import FitSample
+from scorer.clv.sample import CustomerSummary, FitSample, user_hash
 
 __all__ = [
     "BgNbdParams",
     "ClvSplit",
+    "CustomerSummary",
     "DAY_MS",
     "FitSample",
     "GammaGammaParams",
@@ -31,4 +32,5 @@ __all__ = [
     "fit_gamma_gamma",
     "gamma_gamma_log_likelihood",
     "p_alive",
+    "user_hash",
 ]

@@ -9,6 +9,15 @@ and spend over the horizon and their probability of being alive are computed fro
 the current parameters and published. Clicks change nothing and cost one
 ``isinstance`` check.
 
+Each purchase yields the customer's :class:`~scorer.clv.sample.CustomerSummary`,
+handed to :attr:`LifetimeValue.on_summary`: by default it goes straight into this
+object's sample (:meth:`LifetimeValue.learn_summary`). With several workers the
+worker points it at a shared log instead, and every worker learns every summary
+from that log in one order, so all hold the same sample and, because refits are
+scheduled by the summaries' own event time, the same parameters under the same
+version. :meth:`to_state` and :meth:`load_state` carry sample and parameters
+through the model snapshot.
+
 >>> from scorer.events import ClickEvent, PurchaseEvent, PurchaseItem
 >>> model = LifetimeValue(horizon_days=365)
 >>> def order(event_id, day, value):
@@ -26,6 +35,7 @@ True
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from scorer.clv.bgnbd import PRIOR as BGNBD_PRIOR
@@ -34,7 +44,7 @@ from scorer.clv.gamma_gamma import PRIOR as SPEND_PRIOR
 from scorer.clv.gamma_gamma import GammaGammaParams, expected_spend, fit_gamma_gamma
 from scorer.clv.history import DAY_MS, PurchaseHistory
 from scorer.clv.mle import BOUND
-from scorer.clv.sample import FitSample
+from scorer.clv.sample import CustomerSummary, FitSample, user_hash
 from scorer.events import CustomerValue, PurchaseEvent
 
 __all__ = ["LifetimeValue"]
@@ -70,6 +80,8 @@ class LifetimeValue:
         #: Event time (ms) the next refit is due at; set by the first purchase.
         self.next_refit_ms: int | None = None
         self.refitted_at_ms = 0
+        #: Where each purchase's summary goes (an erasure too, as :meth:`CustomerSummary.erasure`).
+        self.on_summary: Callable[[CustomerSummary], None] = self.learn_summary
 
     @property
     def version(self) -> str:
@@ -82,13 +94,20 @@ class LifetimeValue:
         period = event.ts // DAY_MS
         history.add(period, event.revenue)
         x, _, _, mean = history.summary(period)
-        self.sample.offer(event.user_id, history.first, history.last, x, mean)
-        self._maybe_refit(event.ts)
+        self.on_summary(CustomerSummary(user_hash(event.user_id), history.first, history.last, x, mean, event.ts))
         forecast = self.forecast(history, event.ts)
         value = CustomerValue(
             event.user_id, *forecast, self.horizon_days, x + 1, self.version, event.event_id, event.ts
         )
         return history.to_fields(), value
+
+    def learn_summary(self, summary: CustomerSummary) -> None:
+        """Take one customer's summary into the sample (or out of it), then refit if one is due."""
+        if summary.erased:
+            self.sample.forget_hash(summary.user)
+            return
+        self.sample.offer_hash(summary.user, summary.first, summary.last, summary.x, summary.mean)
+        self._maybe_refit(summary.ts)
 
     def forecast(self, history: PurchaseHistory, now_ms: int) -> tuple[float, float, float]:
         """Expected purchases and spend over the horizon, and P(alive), as of ``now_ms``."""
@@ -120,7 +139,28 @@ class LifetimeValue:
             self.next_refit_ms = ts + self.refit_every_ms
 
     def forget_user(self, user_id: str) -> None:
-        self.sample.forget(user_id)
+        # Through on_summary, so that a shared sample forgets the customer on every worker.
+        self.on_summary(CustomerSummary.erasure(user_hash(user_id), self.refitted_at_ms))
+
+    def to_state(self) -> dict:
+        """Sample, parameters and schedule as JSON-ready data, for the model snapshot."""
+        return {
+            "sample": self.sample.to_state(),
+            "bgnbd": self.params.as_dict(),
+            "gamma_gamma": self.spend.as_dict(),
+            "refits": self.refits,
+            "next_refit_ms": self.next_refit_ms,
+            "refitted_at_ms": self.refitted_at_ms,
+        }
+
+    def load_state(self, state: dict) -> None:
+        """Continue from :meth:`to_state`'s output (the lineage and settings stay this object's)."""
+        self.sample = FitSample.from_state(state["sample"])
+        self.params = BgNbdParams(**state["bgnbd"])
+        self.spend = GammaGammaParams(**state["gamma_gamma"])
+        self.refits = int(state["refits"])
+        self.next_refit_ms = state["next_refit_ms"]
+        self.refitted_at_ms = int(state["refitted_at_ms"])
 
     def describe(self, fields: Any) -> dict:
         history = PurchaseHistory.from_fields(fields)
@@ -146,6 +186,7 @@ class LifetimeValue:
             "bgnbd": self.params.as_dict(),
             "gamma_gamma": self.spend.as_dict(),
             "refits": self.refits,
+            "version": self.version,
             "refitted_at": self.refitted_at_ms,
             "sample": len(self.sample),
         }

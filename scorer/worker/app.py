@@ -20,6 +20,7 @@ from faust.types import TP, ConsumerT
 from scorer.kafka import Publisher, faust_credentials, topic_epochs
 from scorer.scoring import InputAligner
 from scorer.settings import Settings
+from scorer.clv import LifetimeValue
 from scorer.worker.checkpoints import Checkpoints, ModelCheckpointer
 from scorer.worker.faust_patches import limit_fetch_wait
 from scorer.worker.processor import EventProcessor
@@ -103,14 +104,17 @@ class Worker:
         self.metrics = ScorerMetrics(settings)
         self.gauges = GaugeRefresher(self.metrics)
         self.pipeline = make_pipeline(settings, lineage=self._lineage())
+        # Built here, not with the processor: the checkpoint restores their global state and shared training feeds it.
+        self.user_models = make_user_models(settings, self._lineage())
         self.processor: EventProcessor | None = None
         self.training: SharedTraining | None = None
         checkpoints = Checkpoints(settings, self._publish_checkpoint, on_rejected=lambda reason: self.metrics.checkpoints_rejected.inc())
-        self.checkpointer = ModelCheckpointer(settings, self.pipeline, checkpoints, self.metrics, self._positions)
+        self.checkpointer = ModelCheckpointer(settings, self.pipeline, checkpoints, self.metrics, self._positions, self.user_models)
         resumed_positions = self.checkpointer.resume()
         if settings.training == "shared":
             start = resumed_positions.get(TRAINING_POSITION, 0)
-            training = self.training = SharedTraining(settings, self.pipeline, self.publisher, start)
+            clv = next((model for model in self.user_models if isinstance(model, LifetimeValue)), None)
+            training = self.training = SharedTraining(settings, self.pipeline, self.publisher, start, clv=clv)
 
             async def learn_shared() -> None:
                 await training.run()
@@ -185,7 +189,7 @@ class Worker:
             )
             self.processor = EventProcessor(
                 self.settings, self.pipeline, cache, self.publisher, self.metrics, self.recommender,
-                user_models=make_user_models(self.settings, self._lineage()),
+                user_models=self.user_models,
             )
             # The feed teaches the shared recommender every partition's events; pushing lists is optional.
             self.processor.engine.teaches_recommender = self.recommender_feed is None

@@ -6,6 +6,10 @@ the app id as key, so compaction keeps the newest. A starting worker reads the
 topic back and resumes from the newest snapshot whose tag verifies; a snapshot
 that fails the check is logged, counted and skipped, never deserialized.
 
+The per-user models' global state (the lifetime-value sample and parameters) rides in
+the snapshot's ``extra`` under ``user_models``, by model name, for models that offer
+``to_state``/``load_state``; their per-user fields are in the user records already.
+
 Snapshots are taken when offsets are committed (just after the user state is
 flushed), so a snapshot reflects exactly the events whose offsets it records:
 after a crash the model may miss what it learned since the last snapshot, but it
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from scorer.kafka import read_partition
@@ -89,9 +93,11 @@ class ModelCheckpointer:
         checkpoints: Checkpoints,
         metrics: ScorerMetrics,
         positions: Callable[[], dict[str, int]],
+        user_models: Sequence[Any] = (),
     ) -> None:
         self.settings = settings
         self.pipeline = pipeline
+        self.user_models = [model for model in user_models if hasattr(model, "to_state") and hasattr(model, "load_state")]
         self.checkpoints = checkpoints
         self.metrics = metrics
         self._positions = positions
@@ -110,6 +116,10 @@ class ModelCheckpointer:
         quality = snapshot.extra.get("quality")
         if quality is not None:
             self.pipeline.quality = QualityTracker.from_state(quality, window=self.settings.quality_window)
+        states = snapshot.extra.get("user_models", {})
+        for model in self.user_models:
+            if model.name in states:
+                model.load_state(states[model.name])
         self.resumed_from = {"model_version": snapshot.model.version, "created_ts": snapshot.created_ts, "positions": snapshot.positions}
         log.info("resumed model %s from its checkpoint", snapshot.model.version)
         return snapshot.positions
@@ -126,7 +136,10 @@ class ModelCheckpointer:
             model=self.pipeline.model,
             positions=self._positions(),
             created_ts=int(time.time() * 1000),
-            extra={"quality": self.pipeline.quality.to_state()},
+            extra={
+                "quality": self.pipeline.quality.to_state(),
+                "user_models": {model.name: model.to_state() for model in self.user_models},
+            },
         )
         started = time.perf_counter()
         size = self.checkpoints.save(snapshot, time.time())

@@ -15,6 +15,14 @@ worker replays the topic from there, so a crash loses nothing the topic holds.
 Tree ensembles learn 30x slower; with ``arf`` and many workers, prefer a
 single worker or ``local`` training.
 
+The same log carries the lifetime-value model's customer summaries (record key
+``clv``): each worker publishes the summaries of its own customers' purchases,
+and every worker takes every summary into its fit sample in the log's order. The
+refits are scheduled by the summaries' event time, so every worker fits the same
+sample at the same point of the log and holds the same parameters under the same
+version. A summary names the customer only by a 64-bit hash, and an erasure is a
+summary too, so it reaches every worker's sample.
+
 At least once: examples a worker resolved after its last commit are resolved
 and published again when it restarts, so a crash can teach those twice.
 """
@@ -26,6 +34,7 @@ import logging
 
 from confluent_kafka import KafkaError, TopicPartition
 
+from scorer.clv import CustomerSummary, LifetimeValue
 from scorer.features import FEATURE_NAMES
 from scorer.propensity import Resolved
 from scorer.scoring import ScoringPipeline
@@ -36,14 +45,19 @@ log = logging.getLogger(__name__)
 
 #: Where the position in the training topic is kept in a snapshot's positions.
 POSITION_KEY = "training"
+#: Record key of a customer summary on the training topic (examples have none).
+CLV_KEY = b"clv"
 
 
 class SharedTraining:
     """Publishes a worker's resolved examples and learns everyone's from the training topic."""
 
-    def __init__(self, settings: Settings, pipeline: ScoringPipeline, publisher: Publisher, start: int = 0) -> None:
+    def __init__(
+        self, settings: Settings, pipeline: ScoringPipeline, publisher: Publisher, start: int = 0, clv: LifetimeValue | None = None
+    ) -> None:
         self.topic = settings.topic_training
         self.pipeline = pipeline
+        self.clv = clv
         self.publisher = publisher
         self.position = start
         self.published = 0
@@ -52,13 +66,20 @@ class SharedTraining:
         self._consumer = private_consumer(settings, "training", **{"fetch.wait.max.ms": settings.fetch_max_wait_ms})
         self._consumer.assign([TopicPartition(self.topic, 0, start)])
         pipeline.on_resolved = self.publish
+        if clv is not None:
+            clv.on_summary = self.publish_summary
 
     def publish(self, example: Resolved) -> None:
         self.publisher.produce(self.topic, None, example.to_bytes(), partition=0)
         self.published += 1
 
+    def publish_summary(self, summary: CustomerSummary) -> None:
+        self.publisher.produce(self.topic, CLV_KEY, summary.to_bytes(), partition=0)
+
     def learn_available(self, limit: int = 1_000) -> int:
-        """Learn what the topic holds beyond the current position, up to ``limit``; never blocks."""
+        """Learn what the topic holds beyond the current position, up to ``limit``; never blocks.
+
+        Returns the records taken (examples and customer summaries)."""
         learned = 0
         for message in self._consumer.consume(limit, timeout=0):
             if message.error():
@@ -66,6 +87,10 @@ class SharedTraining:
                     log.warning("training topic: %s", message.error())
                 continue
             self.position = message.offset() + 1
+            if message.key() == CLV_KEY:
+                self._learn_summary(message.value(), message.offset())
+                learned += 1
+                continue
             try:
                 example = Resolved.from_bytes(message.value(), width=len(FEATURE_NAMES))
             except ValueError as exc:
@@ -75,6 +100,17 @@ class SharedTraining:
             self.pipeline.learn_example(example)
             learned += 1
         return learned
+
+    def _learn_summary(self, raw: bytes, offset: int) -> None:
+        if self.clv is None:
+            return
+        try:
+            summary = CustomerSummary.from_bytes(raw)
+        except ValueError as exc:
+            self.invalid += 1
+            log.warning("skipped customer summary at offset %d: %s", offset, exc)
+            return
+        self.clv.learn_summary(summary)
 
     async def run(self, idle_s: float = 0.02) -> None:
         """Learn forever, yielding to the scoring agent between batches."""

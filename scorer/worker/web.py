@@ -101,7 +101,7 @@ def health(view: WorkerView) -> dict[str, Any]:
 
 
 def describe_models(view: WorkerView, now_s: float) -> dict[str, Any]:
-    """GET /models: the propensity model's state, its live quality and the checkpoint state."""
+    """GET /models: the propensity model's state, its live quality, the checkpoint state and the lifetime-value parameters."""
     settings, training, checkpointer = view.settings, view.training, view.checkpointer
     checkpoints = checkpointer.checkpoints
     saved = checkpoints.last_saved_ts
@@ -123,6 +123,7 @@ def describe_models(view: WorkerView, now_s: float) -> dict[str, Any]:
             "resumed_from": checkpointer.resumed_from,
         },
         "recommender": view.recommender_feed.status() if view.recommender_feed is not None else {"feed": "owned"},
+        "clv": next((model.parameters() for model in checkpointer.user_models if model.name == "clv"), None),
     }
 
 

@@ -54,6 +54,8 @@ class Traffic:
     accepted: set[str] = field(default_factory=set)
     failed: list[KafkaError] = field(default_factory=list)
     sent_at: dict[str, float] = field(default_factory=dict)
+    #: When the broker acknowledged each click: a click is the worker's from then on.
+    acked_at: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -90,6 +92,7 @@ class Traffic:
     def _on_delivery(self, error: KafkaError | None, event_id: str) -> None:
         if error is None:
             self.accepted.add(event_id)
+            self.acked_at[event_id] = time.monotonic()
         else:
             self.failed.append(error)
 

@@ -1,4 +1,4 @@
-"""The propensity model survives a restart through its sealed snapshot, and a forged one is refused."""
+"""The propensity model (and the lifetime-value sample) survives a restart through its sealed snapshot, and a forged one is refused."""
 
 import urllib.error
 import urllib.request
@@ -58,6 +58,7 @@ def test_model_resumes_after_restart_and_refuses_a_snapshot_sealed_with_another_
     learned = before["propensity"]["champion"]["learned"]
     assert learned > 0
     assert before["quality"]["cumulative"]["count"] == learned
+    assert before["clv"]["sample"] == 1  # user-0 buys
     assert worker.stop() == 0  # a graceful stop writes a last snapshot
 
     worker = start_worker_for(settings)
@@ -65,6 +66,8 @@ def test_model_resumes_after_restart_and_refuses_a_snapshot_sealed_with_another_
     assert after["checkpoint"]["resumed_from"]["model_version"] == before["propensity"]["champion"]["version"]
     assert after["propensity"]["champion"]["learned"] == learned
     assert after["quality"]["cumulative"]["count"] == learned
+    # The lifetime-value sample and parameters ride in the same snapshot.
+    assert after["clv"] == before["clv"]
     send(settings, second)
     total = clicks + sum(kind == "click" for kind, _ in second)
     scores = [orjson.loads(m.value()) for m in consume(settings, settings.topic_scores_propensity, expected=total)]

@@ -65,7 +65,7 @@ def test_shared_training_teaches_every_worker_every_example(settings, start_work
     wait_for_split(settings, second_settings)
 
     out = producer(settings)
-    clicks = 0
+    clicks = purchases = 0
     for i in range(400):
         user = USERS[i % len(USERS)]
         click = {"event_id": f"c{i}", "user_id": user, "ts": T0 + i * 2_000, "type": "product_view", "item_id": f"i{i % 9}"}
@@ -75,6 +75,12 @@ def test_shared_training_teaches_every_worker_every_example(settings, start_work
             order = {"event_id": f"p{i}", "user_id": user, "ts": T0 + i * 2_000 + 500, "order_id": f"o{i}",
                      "items": [{"item_id": f"i{i % 9}", "price": 3.0}]}
             out.produce(settings.topic_purchases, key=user.encode(), value=orjson.dumps(order))
+            purchases += 1
+    for u, user in enumerate(USERS):  # every user buys once at the end: each worker owns about half of them
+        order = {"event_id": f"q{u}", "user_id": user, "ts": T0 + 800_000 + u, "order_id": f"q{u}",
+                 "items": [{"item_id": "i1", "price": 4.0}]}
+        out.produce(settings.topic_purchases, key=user.encode(), value=orjson.dumps(order))
+        purchases += 1
     out.flush(10)
     assert len(consume(settings, settings.topic_scores_propensity, expected=clicks)) == clicks
 
@@ -83,7 +89,7 @@ def test_shared_training_teaches_every_worker_every_example(settings, start_work
         a, b = models(settings), models(second_settings)
         published = a["training"]["published"] + b["training"]["published"]
         learned = (a["propensity"]["champion"]["learned"], b["propensity"]["champion"]["learned"])
-        if published and learned == (published, published):
+        if published and learned == (published, published) and a["clv"]["sample"] == b["clv"]["sample"] == len(USERS):
             break
         time.sleep(0.5)
     # Both workers resolved examples of their own partitions, and both learned all of them.
@@ -91,4 +97,9 @@ def test_shared_training_teaches_every_worker_every_example(settings, start_work
     assert learned == (published, published)
     # Same seed, same examples, same order: the same model, down to its version.
     assert a["propensity"]["champion"]["version"] == b["propensity"]["champion"]["version"]
-    assert len(consume(settings, settings.topic_training, expected=published, timeout_s=20)) == published
+    # The lifetime-value sample is shared the same way: each worker holds every purchaser, not its half.
+    assert a["clv"]["sample"] == b["clv"]["sample"] == len(USERS)
+    assert a["clv"]["version"] == b["clv"]["version"]
+    # The training topic holds every example and one customer summary per purchase.
+    records = published + purchases
+    assert len(consume(settings, settings.topic_training, expected=records, timeout_s=20)) == records

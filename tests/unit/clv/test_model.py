@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import orjson
 
-from scorer.clv import DAY_MS, LifetimeValue
+from scorer.clv import DAY_MS, CustomerSummary, LifetimeValue, user_hash
 from scorer.events import ClickEvent, ConsentEvent, CustomerValue, PurchaseEvent, PurchaseItem
 from scorer.propensity.model import PropensityModel
 from scorer.scoring import MemoryStore, ScoringEngine, ScoringPipeline
@@ -55,15 +55,65 @@ def test_erasure_removes_the_customer_from_the_fit_sample():
     model = LifetimeValue()
     engine = _engine(model)
     engine.process(1, 0, 0, b"u1", _purchase("p1", "u1", 20_000, 30.0))
-    assert model.sample.users() == ["u1"]
+    assert model.sample.hashes() == [user_hash("u1")]
     engine.apply_consent(2, 0, 0, b"u1", ConsentEvent("k1", "u1", 20_001 * DAY_MS, "erase"))
-    assert model.sample.users() == []
+    assert model.sample.hashes() == []
 
 
 def test_the_sample_stays_bounded_and_keeps_the_smallest_hashes():
     model = LifetimeValue(sample_size=50)
     for i in range(500):
         model.observe(None, _purchase(f"p{i}", f"u{i}", 20_000, 10.0), None)
-    from scorer.clv.sample import user_hash
+    assert sorted(model.sample.hashes()) == sorted(user_hash(f"u{i}") for i in range(500))[:50]
 
-    assert sorted(model.sample.users(), key=user_hash) == sorted((f"u{i}" for i in range(500)), key=user_hash)[:50]
+
+def _purchases(n_users: int, days: int) -> list[PurchaseEvent]:
+    # Customers buy every (1 + u % 5)-th day from their own first day on: repeat rates differ.
+    events = []
+    for day in range(days):
+        for u in range(n_users):
+            if day >= u % 7 and (day - u % 7) % (1 + u % 5) == 0:
+                events.append(_purchase(f"p{u}-{day}", f"u{u}", 20_000 + day, 5.0 + u % 11))
+    return events
+
+
+def test_workers_sharing_one_log_of_summaries_hold_the_same_parameters():
+    # Two workers each observe their own half of the customers and publish the summaries
+    # to one log; each learns the whole log in its order, as SharedTraining does.
+    log: list[bytes] = []
+    workers = [LifetimeValue(min_customers=20), LifetimeValue(min_customers=20)]
+    for worker in workers:
+        worker.on_summary = lambda summary: log.append(summary.to_bytes())
+    fields: dict[str, object] = {}
+    for event in _purchases(120, 30):
+        worker = workers[int(event.user_id[1:]) % 2]
+        fields[event.user_id], _ = worker.observe(fields.get(event.user_id), event, None)
+    alone = LifetimeValue(min_customers=20)
+    for event in _purchases(60, 30):  # what one worker would fit on its own half (a different sample)
+        if int(event.user_id[1:]) % 2 == 0:
+            alone.observe(None, event, None)
+    for worker in workers:
+        for raw in log:
+            worker.learn_summary(CustomerSummary.from_bytes(raw))
+    a, b = workers
+    assert a.refits > 0 and a.version == b.version and a.params == b.params and a.spend == b.spend
+    assert len(a.sample) == 120 and a.params != alone.params
+    # An erasure on one worker reaches the other through the log.
+    log.clear()
+    a.forget_user("u3")
+    b.learn_summary(CustomerSummary.from_bytes(log[0]))
+    assert user_hash("u3") not in b.sample.hashes() and len(b.sample) == 119
+
+
+def test_a_snapshot_state_resumes_the_same_forecasts_and_schedule():
+    model = LifetimeValue(min_customers=20)
+    fields: dict[str, object] = {}
+    for event in _purchases(80, 20):
+        fields[event.user_id], _ = model.observe(fields.get(event.user_id), event, None)
+    restored = LifetimeValue(min_customers=20)
+    restored.load_state(orjson.loads(orjson.dumps(model.to_state())))
+    assert restored.refits == model.refits > 0 and restored.params == model.params and restored.spend == model.spend
+    later = _purchase("late", "u5", 20_040, 9.0)
+    one, value = model.observe(fields["u5"], later, None)
+    two, again = restored.observe(fields["u5"], later, None)
+    assert value == again and one == two and restored.version == model.version
