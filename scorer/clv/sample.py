@@ -121,9 +121,6 @@ class FitSample:
         heapq.heappush(self._heap, -h)
         self.changed = True
 
-    def forget(self, user_id: str) -> None:
-        self.forget_hash(user_hash(user_id))
-
     def forget_hash(self, h: int) -> None:
         if self._members.pop(h, None) is not None:
             self.changed = True

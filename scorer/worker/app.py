@@ -17,10 +17,10 @@ from typing import Any
 import faust
 from faust.types import TP, ConsumerT
 
+from scorer.clv import LifetimeValue
 from scorer.kafka import Publisher, faust_credentials, topic_epochs
 from scorer.scoring import InputAligner
 from scorer.settings import Settings
-from scorer.clv import LifetimeValue
 from scorer.worker.checkpoints import Checkpoints, ModelCheckpointer
 from scorer.worker.faust_patches import limit_fetch_wait
 from scorer.worker.processor import EventProcessor

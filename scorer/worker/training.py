@@ -87,30 +87,19 @@ class SharedTraining:
                     log.warning("training topic: %s", message.error())
                 continue
             self.position = message.offset() + 1
-            if message.key() == CLV_KEY:
-                self._learn_summary(message.value(), message.offset())
-                learned += 1
-                continue
+            summary = message.key() == CLV_KEY
             try:
-                example = Resolved.from_bytes(message.value(), width=len(FEATURE_NAMES))
+                record = CustomerSummary.from_bytes(message.value()) if summary else Resolved.from_bytes(message.value(), width=len(FEATURE_NAMES))
             except ValueError as exc:
                 self.invalid += 1
-                log.warning("skipped training example at offset %d: %s", message.offset(), exc)
+                log.warning("skipped training record at offset %d: %s", message.offset(), exc)
                 continue
-            self.pipeline.learn_example(example)
+            if not summary:
+                self.pipeline.learn_example(record)  # type: ignore[arg-type]
+            elif self.clv is not None:
+                self.clv.learn_summary(record)  # type: ignore[arg-type]
             learned += 1
         return learned
-
-    def _learn_summary(self, raw: bytes, offset: int) -> None:
-        if self.clv is None:
-            return
-        try:
-            summary = CustomerSummary.from_bytes(raw)
-        except ValueError as exc:
-            self.invalid += 1
-            log.warning("skipped customer summary at offset %d: %s", offset, exc)
-            return
-        self.clv.learn_summary(summary)
 
     async def run(self, idle_s: float = 0.02) -> None:
         """Learn forever, yielding to the scoring agent between batches."""
