@@ -89,6 +89,10 @@ def test_views_produce_recommendation_lists_within_the_rate_limit(settings, star
             n += 1
             event = {"event_id": f"{user}-{item}", "user_id": user, "ts": T0 + step * 10_000, "type": "product_view", "item_id": item, "session_id": f"s-{user}"}
             out.produce(settings.topic_clickstream, key=user.encode(), value=orjson.dumps(event))
+    out.flush(10)
+    # Users sit on different partitions, consumed in no fixed order: u3 browses only once the
+    # model has learned u1's and u2's sessions (their six lists are out).
+    assert len(consume(settings, settings.topic_scores_recommendations, expected=6)) == 6
     # u3: a view, then a second view 1 s later (rate-limited), then an add to cart (always listed).
     burst = [("u3-a", "product_view", "a", 0), ("u3-b", "product_view", "b", 1_000), ("u3-cart", "add_to_cart", "b", 2_000)]
     for event_id, kind, item, offset in burst:
