@@ -233,9 +233,10 @@ def evaluate(
         )
     except (DatasetError, ValueError) as exc:
         raise click.ClickException(_first_line(exc)) from None
-    if not result["propensity"].get("examples") and "clv" not in result:
+    segmented = result.get("segments", {}).get("cutoffs", 0) > 0
+    if not result["propensity"].get("examples") and "clv" not in result and not segmented:
         # Metrics of nothing are NaN, and charts of nothing would be empty frames titled "AUC nan".
-        # (A purchases-only log still makes a CLV evaluation.)
+        # (A purchases-only log still makes a CLV evaluation, and a segment one once it spans a cutoff.)
         raise click.ClickException(
             f"nothing to evaluate: no click was scored and labelled ({result['events']:,} events read, "
             f"{result['rejected']:,} rejected); no report or chart written"

@@ -166,3 +166,18 @@ def test_a_demo_whose_web_port_is_busy_starts_nothing(tmp_path):
     line = one_line_error(result.output)
     assert f"port {port}" in line and "SCORER_WEB_PORT" in line
     assert not (tmp_path / "demo" / "broker.log").exists()
+
+
+def test_a_purchases_only_log_spanning_cutoffs_reports_its_segments(tmp_path):
+    day = 86_400_000
+    rows = [
+        {"event_id": f"e{u}-{d}", "user_id": f"u{u}", "ts": 1_700_000_000_000 + d * day + u, "order_id": f"o{u}-{d}",
+         "items": [{"item_id": "i", "price": 1.0 + u}]}
+        for d in range(0, 40, 3) for u in range(12) if (d + u) % 2 == 0
+    ]
+    log = tmp_path / "purchases.jsonl"
+    log.write_bytes(b"\n".join(orjson.dumps(row) for row in rows) + b"\n")
+    result = CliRunner().invoke(cli, ["evaluate", str(log), "--json"])
+    assert result.exit_code == 0, result.output
+    report = orjson.loads(result.output[result.output.index("{"):])
+    assert report["segments"]["cutoffs"] > 0 and report["segments"]["rfm"]["observations"] > 0
