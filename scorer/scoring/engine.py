@@ -84,6 +84,8 @@ class ScoringEngine:
     ) -> None:
         self.pipeline = pipeline
         self.user_models = tuple(user_models)
+        # Models that give a user quality dimensions (the RFM segment): the live quality is cut by them.
+        self._dimensioned = tuple(model for model in self.user_models if hasattr(model, "dimensions"))
         # What the per-user models produced for the last event: (model name, output) pairs.
         self.outputs: list[tuple[str, Any]] = []
         self.store = store
@@ -164,7 +166,8 @@ class ScoringEngine:
         if partition not in self._queued_partitions:
             self._queue_restored(partition)
         duplicates = self.pipeline.duplicates
-        record, score = self.pipeline.handle(stored, event)
+        dimensions = self._dimensions(stored) if self._dimensioned and stored is not None and isinstance(event, ClickEvent) else None
+        record, score = self.pipeline.handle(stored, event, dimensions)
         if record is not stored:
             record.advance(source, position, epoch)
         fresh = self.pipeline.duplicates == duplicates
@@ -219,6 +222,16 @@ class ScoringEngine:
         self.recommendation = RecommendationList(
             event.user_id, built.items[: policy.k], built.strategy, f"{self.lineage}.{self.observed}", event.event_id, event.ts
         )
+
+    def _dimensions(self, record: UserRecord) -> dict[str, str]:
+        """The user's quality dimensions from the per-user models, as of before this event."""
+        found: dict[str, str] = {}
+        extras = record.extras
+        for model in self._dimensioned:
+            fields = extras.get(model.name)
+            if fields is not None:
+                found.update(model.dimensions(fields))  # type: ignore[attr-defined]
+        return found
 
     def _observe_user_models(self, record: UserRecord, event: ClickEvent | PurchaseEvent) -> None:
         extras = record.extras

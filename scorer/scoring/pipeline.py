@@ -19,7 +19,7 @@ same code, so what is measured offline is what runs live.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -44,9 +44,18 @@ class Scorer(Protocol):
     def learn(self, x: dict[str, float], y: bool) -> None: ...
 
 
-def segment_of(event: ClickEvent, returning: bool) -> str:
-    """The click's segment as stored with its pending example: ``"new|mobile|email"``."""
-    return f"{'returning' if returning else 'new'}|{event.device or ''}|{event.channel or ''}"
+def segment_of(event: ClickEvent, returning: bool, extra: Mapping[str, str] | None = None) -> str:
+    """The click's segment as stored with its pending example: ``"new|mobile|email"``.
+
+    ``extra`` adds dimensions the per-user models give the user at click time (the
+    RFM segment) as ``|name=value`` parts: the label of a click arrives up to a
+    window later, when the user may have moved, and the quality is judged by the
+    segment the click was scored in.
+    """
+    base = f"{'returning' if returning else 'new'}|{event.device or ''}|{event.channel or ''}"
+    if extra:
+        base += "".join(f"|{name}={value}" for name, value in extra.items())
+    return base
 
 
 def segments_of(segment: str) -> dict[str, str]:
@@ -54,13 +63,20 @@ def segments_of(segment: str) -> dict[str, str]:
 
     >>> segments_of("returning|mobile|")
     {'user': 'returning', 'device': 'mobile'}
+    >>> segments_of("new||email|rfm=champions")
+    {'user': 'new', 'channel': 'email', 'rfm': 'champions'}
     """
-    user, device, channel = (segment.split("|") + ["", "", ""])[:3]
+    parts = segment.split("|")
+    user, device, channel = (parts + ["", "", ""])[:3]
     found = {"user": user or "new"}
     if device:
         found["device"] = device
     if channel:
         found["channel"] = channel
+    for part in parts[3:]:
+        name, _, value = part.partition("=")
+        if name and value:
+            found[name] = value
     return found
 
 
@@ -96,11 +112,12 @@ class ScoringPipeline:
         self.on_resolved: Callable[[Resolved], None] = self.learn_example
 
     def handle(
-        self, record: UserRecord | None, event: ClickEvent | PurchaseEvent
+        self, record: UserRecord | None, event: ClickEvent | PurchaseEvent, dimensions: Mapping[str, str] | None = None
     ) -> tuple[UserRecord, Score | None]:
         """Fold ``event`` into the user's record; a click also gets a score.
 
-        A repeated ``event_id`` changes nothing and scores nothing.
+        A repeated ``event_id`` changes nothing and scores nothing. ``dimensions``
+        are extra quality dimensions of the user at click time (see :func:`segment_of`).
         """
         if record is None or record.state.is_expired(event.ts, self.bounds):
             record = UserRecord()
@@ -117,7 +134,7 @@ class ScoringPipeline:
         x = dict(zip(FEATURE_NAMES, values))
         model = self.model
         probability, why = model.predict_with_reasons(x, self.explain)
-        segment = segment_of(event, record.state.sessions_total > 1)
+        segment = segment_of(event, record.state.sessions_total > 1, dimensions)
         record.pending.add(event.ts, values, self.max_pending, probability, segment)
         record.latest = [probability, model.version, event.event_id, event.ts]
         return record, Score(

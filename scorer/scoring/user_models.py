@@ -7,7 +7,9 @@ in (never for an opted-out user, a repeated event id or a replay). Whatever
 on the model's output topic (``Settings.topic_scores_<name>``); an erasure
 publishes a tombstone there. Global state (quantiles, cluster centres, fitted
 parameters) lives in the model object; :meth:`forget_user` removes any trace of
-an erased user from it.
+an erased user from it. A model may also have ``dimensions(fields) -> dict[str, str]``:
+the user's values of quality dimensions (the RFM segment), with which each scored
+click's live quality is cut, beside new/returning, device and channel.
 
 >>> from scorer.events import ClickEvent
 >>> from scorer.features import UserState

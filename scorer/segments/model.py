@@ -184,6 +184,14 @@ class SegmentModel:
             "cluster": fields[_CLUSTER],
         }
 
+    def dimensions(self, fields: Any) -> dict[str, str]:
+        """The user's RFM segment as a quality dimension: the live calibration is cut by it.
+
+        Only RFM: its eight names mean the same on every worker and across restarts,
+        where a cluster id is one worker's numbering.
+        """
+        return {"rfm": fields[_RFM]}
+
     def summary(self) -> dict[str, Any]:
         """Each segment's size, profile (mean features) and recent purchase rate: ``GET /segments``."""
         total = len(self._members)

@@ -22,6 +22,7 @@ from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from scorer.events import CLICK_TYPES, CONSENT_ACTIONS
+from scorer.segments import RFM_SEGMENTS
 from scorer.settings import Settings
 
 __all__ = ["CONTENT_TYPE_LATEST", "GaugeRefresher", "REJECT_REASONS", "ScorerMetrics"]
@@ -51,7 +52,8 @@ _QUALITY_METRICS = {
 }
 _SEGMENT_METRICS = ("count", "mean_score", "positive_rate", "calibration_gap", "ece")
 #: Segments every worker has from the start (devices and channels are whatever the traffic says).
-_KNOWN_SEGMENTS = {"user": ("new", "returning")}
+# Quality dimensions whose values are known in advance, exported at NaN before their first label.
+_KNOWN_SEGMENTS = {"user": ("new", "returning"), "rfm": RFM_SEGMENTS}
 _NAN = float("nan")
 
 

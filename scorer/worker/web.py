@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from scorer.events import partition_for
@@ -23,7 +23,7 @@ from scorer.worker.training import SharedTraining
 
 __all__ = [
     "MAX_LIST_K", "WorkerView", "add_views", "authorized", "broker_state", "describe_models", "describe_segments",
-    "describe_user", "health", "recommend_for",
+    "describe_user", "health", "recommend_for", "user_model",
 ]
 
 
@@ -37,6 +37,8 @@ class WorkerView(Protocol):
     training: SharedTraining | None
     aligner: InputAligner[Any]
     recommender_feed: RecommenderFeed | None
+    #: The per-user models (segments, lifetime value, offers), built once with the worker.
+    user_models: Sequence[Any]
 
     def assignment(self) -> Iterable[Any]: ...
 
@@ -123,17 +125,32 @@ def describe_models(view: WorkerView, now_s: float) -> dict[str, Any]:
             "resumed_from": checkpointer.resumed_from,
         },
         "recommender": view.recommender_feed.status() if view.recommender_feed is not None else {"feed": "owned"},
-        "clv": next((model.parameters() for model in checkpointer.user_models if model.name == "clv"), None),
+        "clv": clv.parameters() if (clv := user_model(view, "clv")) is not None else None,
     }
 
 
+def user_model(view: WorkerView, name: str) -> Any | None:
+    """The worker's per-user model called ``name``, or None when it is not enabled."""
+    return next((model for model in view.user_models if model.name == name), None)
+
+
 def describe_segments(view: WorkerView) -> dict[str, Any] | None:
-    """GET /segments: each segment's size, profile and purchase rate over the users this worker holds."""
-    models = view.processor.engine.user_models if view.processor is not None else ()
-    for model in models:
-        if model.name == "segments":
-            return model.summary()  # type: ignore[attr-defined]
-    return None
+    """GET /segments: each segment's size, profile and purchase rate over the users this worker holds.
+
+    Each RFM segment also gets the live quality of the clicks scored in it (the
+    propensity model's mean score, the positive rate and the calibration gap over
+    the quality window, ``None`` before a label resolved there): the mean propensity
+    of a segment is that of its scored clicks, judged by the segment they were in.
+    """
+    model = user_model(view, "segments")
+    if model is None:
+        return None
+    summary = model.summary()
+    quality = view.pipeline.quality.report()["segments"].get("rfm", {})
+    for name, entry in summary["rfm"].items():
+        judged = quality.get(name) or {"count": 0}
+        entry["propensity"] = {key: judged.get(key) for key in ("count", "mean_score", "positive_rate", "calibration_gap")}
+    return summary
 
 
 def describe_user(view: WorkerView, user_id: str) -> dict[str, Any] | None:

@@ -111,6 +111,36 @@ def test_get_segments_answers_from_the_workers_segment_model():
     model = SegmentModel()
     engine = engine_with(model)
     engine.process(1, 0, 0, b"u1", purchase("u1", 1, T0))
-    view = SimpleNamespace(processor=SimpleNamespace(engine=engine))
-    assert describe_segments(view)["rfm"]["new"]["users"] == 1
-    assert describe_segments(SimpleNamespace(processor=None)) is None
+    view = SimpleNamespace(user_models=(model,), pipeline=engine.pipeline)
+    summary = describe_segments(view)
+    assert summary["rfm"]["new"]["users"] == 1
+    # No label has resolved in the segment yet: its live quality is empty, not zero.
+    assert summary["rfm"]["new"]["propensity"] == {"count": 0, "mean_score": None, "positive_rate": None, "calibration_gap": None}
+    assert describe_segments(SimpleNamespace(user_models=(), pipeline=engine.pipeline)) is None
+
+
+def test_clicks_are_judged_in_the_rfm_segment_they_were_scored_in():
+    from types import SimpleNamespace
+
+    from scorer.worker import describe_segments
+
+    model = SegmentModel()
+    engine = engine_with(model)
+    window = engine.pipeline.window_ms
+    # The first click has no segment yet (judged without one) and makes the user a prospect;
+    # the purchase in the same session moves them only once the session ends.
+    engine.process(0, 0, 0, b"u1", ClickEvent("c1", "u1", T0, "product_view", item_id="i1"))
+    engine.process(1, 0, 0, b"u1", purchase("u1", 1, T0 + 1000))
+    # Scored as a prospect; its event starts a new session and makes the user "new".
+    engine.process(0, 0, 1, b"u1", ClickEvent("c2", "u1", T0 + 2 * window, "product_view", item_id="i1"))
+    # Scored as "new"; the next event, after its window, makes it a negative judged in "new".
+    score = engine.process(0, 0, 2, b"u1", ClickEvent("c3", "u1", T0 + 4 * window, "page_view"))
+    engine.process(0, 0, 3, b"u1", ClickEvent("c4", "u1", T0 + 6 * window, "page_view"))
+    quality = engine.pipeline.quality.report()["segments"]
+    report = quality["rfm"]
+    assert sum(quality["user"][kind]["count"] for kind in quality["user"]) == 3  # c1 too, without an RFM value
+    assert report["prospects"]["count"] == 1 and report["prospects"]["positive_rate"] == 0.0
+    assert report["new"]["count"] == 1 and report["new"]["positive_rate"] == 0.0
+    judged = describe_segments(SimpleNamespace(user_models=(model,), pipeline=engine.pipeline))["rfm"]["new"]["propensity"]
+    # The report rounds to six places.
+    assert judged["count"] == 1 and judged["mean_score"] == judged["calibration_gap"] == round(score.score, 6)

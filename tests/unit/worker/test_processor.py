@@ -53,7 +53,7 @@ def test_bad_messages_go_to_the_dead_letter_topic_with_headers():
 def test_an_exception_in_the_pipeline_dead_letters_the_event_and_moves_on():
     processor, publisher, _, _ = make_processor()
 
-    def explode(record, event):
+    def explode(record, event, dimensions=None):
         raise ZeroDivisionError("boom")
 
     original = processor.pipeline.handle
