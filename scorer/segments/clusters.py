@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter, defaultdict
+from typing import Any
 
 from river import preprocessing
 
@@ -148,6 +150,39 @@ class Clusters:
         self.centres = sorted(list(start) for start in starts)
         self.counts = [0] * len(self.centres)
         self._buffer = None
+        return True
+
+    def to_state(self) -> dict[str, Any]:
+        """Feature names, scaler moments, centres, their counts and the warm-up buffer, as JSON-ready data."""
+        scaler = self.scaler
+        return {
+            "n_clusters": self.n_clusters,
+            "names": list(self.names),
+            "scaler": {"counts": dict(scaler.counts), "means": dict(scaler.means), "vars": dict(scaler.vars)},
+            "centres": [list(centre) for centre in self.centres],
+            "counts": list(self.counts),
+            "buffer": None if self._buffer is None else [list(x) for x in self._buffer],
+            "learned": self.learned,
+        }
+
+    def load_state(self, state: dict[str, Any]) -> bool:
+        """Continue from :meth:`to_state`'s output; False (and nothing loaded) if it had another ``n_clusters``.
+
+        The step, margin, warm-up and seed stay this object's settings. With another bound
+        the ids would not mean the same groups: the clusters start a new warm-up instead.
+        """
+        if state["n_clusters"] != self.n_clusters:
+            return False
+        self.names = tuple(state["names"])
+        self.scaler = preprocessing.StandardScaler()
+        self.scaler.counts = Counter(state["scaler"]["counts"])
+        self.scaler.means = defaultdict(float, state["scaler"]["means"])
+        self.scaler.vars = defaultdict(float, state["scaler"]["vars"])
+        self.centres = [[float(v) for v in centre] for centre in state["centres"]]
+        self.counts = [int(n) for n in state["counts"]]
+        buffer = state["buffer"]
+        self._buffer = None if buffer is None else [[float(v) for v in x] for x in buffer]
+        self.learned = int(state["learned"])
         return True
 
     def centre(self, cluster_id: int) -> dict[str, float]:

@@ -21,6 +21,11 @@ entry time: its user may move at once.
 
 Global state (the quantiles, the scaler and the centres, and the segment sizes)
 lives in this object, learned from the users of the partitions this worker holds.
+:meth:`SegmentModel.to_state` and :meth:`~SegmentModel.load_state` carry the quantiles,
+the scaler, the centres and the update count through the worker's model checkpoint,
+so a restart keeps the cluster ids its users' records hold. The sizes are not
+carried (they name active users): after a restart they count from empty again,
+as the users are updated.
 
 >>> from scorer.events import PurchaseEvent, PurchaseItem
 >>> class State:  # the feature state's public attributes this model reads
@@ -203,6 +208,21 @@ class SegmentModel:
     def forget_user(self, user_id: str) -> None:
         """An erased user leaves the sizes. Quantiles and centres hold no trace of who moved them."""
         self._leave(user_id)
+
+    def to_state(self) -> dict[str, Any]:
+        """Quantiles, clusters and counters as JSON-ready data, for the model snapshot (not the sizes)."""
+        return {"rfm": self.rfm.to_state(), "clusters": self.clusters.to_state(), "updates": self.updates, "published": self.published}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`to_state`'s output (the lineage, dwell and active window stay this object's).
+
+        Clusters saved under another ``SCORER_SEGMENT_CLUSTERS`` are not loaded: a new warm-up
+        starts, and users keep their recorded ids until the new centres exist.
+        """
+        self.rfm.load_state(state["rfm"])
+        self.clusters.load_state(state["clusters"])
+        self.updates = int(state["updates"])
+        self.published = int(state["published"])
 
     def describe(self, fields: Any) -> dict[str, Any]:
         return {

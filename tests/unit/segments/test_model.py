@@ -208,3 +208,57 @@ def test_the_dwell_is_a_setting():
     model = make_segments(Settings.from_env({"SCORER_SEGMENT_MIN_DWELL_DAYS": "2.5"}), lineage="t")
     assert model._dwell_ms == int(2.5 * DAY)
     assert make_segments(Settings(), lineage="t")._dwell_ms == 7 * DAY
+
+
+def segmented_stream(model: SegmentModel, users: int, rounds: int, start: int = 0, fields: dict | None = None):
+    """``rounds`` updates of ``users`` users of three kinds (few, some, many orders); their fields, and the outputs."""
+    fields = {} if fields is None else fields
+    outputs = []
+    for step in range(start, start + rounds):
+        for n in range(users):
+            user, kind = f"u{n}", n % 3
+            orders = 1 + step * (1, 3, 9)[kind]
+            ts = T0 + step * DAY + n * 1000
+            fields[user], out = model.observe(fields.get(user), purchase(user, orders, ts, 5.0), State(orders, ts))
+            outputs.append((user, fields[user], out))
+    return fields, outputs
+
+
+def test_a_model_restored_from_its_state_assigns_the_same_clusters():
+    from scorer.propensity.model import PropensityModel
+    from scorer.scoring import ModelSnapshot, seal, unseal
+
+    model = SegmentModel(Clusters(n_clusters=3, warmup=40, seed=5), min_dwell_days=2)
+    fields, _ = segmented_stream(model, users=30, rounds=4)
+    assert model.clusters.warm and {f[7] for f in fields.values()} - {None}
+    # Through the worker's snapshot: the state rides in its JSON header.
+    key = b"k" * 32
+    sealed = seal(ModelSnapshot(PropensityModel("logreg", "t"), extra={"user_models": {"segments": model.to_state()}}), key)
+    state = unseal(sealed, key).extra["user_models"]["segments"]
+    restored = SegmentModel(Clusters(n_clusters=3, warmup=40, seed=5), min_dwell_days=2)
+    restored.load_state(state)
+    assert restored.version.split(".")[-1] == model.version.split(".")[-1]
+    assert restored.rfm.cuts() == model.rfm.cuts() and restored.clusters.centres == model.clusters.centres
+    # The same records and the same events from here on: the same clusters, RFM segments and publications.
+    _, before = segmented_stream(model, users=30, rounds=4, start=4, fields=dict(fields))
+    _, after = segmented_stream(restored, users=30, rounds=4, start=4, fields=dict(fields))
+    assert after == before
+    for x in ({"r": 1.0, "orders": 2.0}, {"r": 5.0, "orders": 30.0}, {"m": 3.0, "purchases_7d": 2.0}):
+        raw = dict.fromkeys(model.clusters.names, 0.0) | x
+        assert restored.clusters.assign(raw, None) == model.clusters.assign(raw, None)
+
+
+def test_a_state_saved_in_warm_up_or_under_another_bound_restores_accordingly():
+    warming = SegmentModel(Clusters(n_clusters=3, warmup=40, seed=5))
+    segmented_stream(warming, users=10, rounds=2)
+    restored = SegmentModel(Clusters(n_clusters=3, warmup=40, seed=5))
+    restored.load_state(orjson.loads(orjson.dumps(warming.to_state())))
+    assert not restored.clusters.warm and restored.clusters.learned == 20
+    # Twenty more updates end the warm-up on both, with the same centres.
+    segmented_stream(warming, users=10, rounds=2, start=2)
+    segmented_stream(restored, users=10, rounds=2, start=2)
+    assert restored.clusters.warm and restored.clusters.centres == warming.clusters.centres
+    other = SegmentModel(Clusters(n_clusters=4, warmup=40, seed=5))
+    other.load_state(orjson.loads(orjson.dumps(warming.to_state())))
+    assert not other.clusters.warm and other.clusters.centres == [], "another bound: a new warm-up"
+    assert other.rfm.cuts() == warming.rfm.cuts()
