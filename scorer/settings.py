@@ -64,6 +64,9 @@ class Settings:
         "scores.segments", "Output topic of customer segments (RFM and cluster), published when a user's segment changes."
     )
     segment_clusters: int = _setting(6, "Most behavioural clusters the segment model keeps (their ids are stable).")
+    segment_min_dwell_days: float = _setting(
+        7.0, "Days of event time a user stays in a behavioural cluster before they may move to another."
+    )
     # Next-best offer (scorer/offers).
     topic_offers: str = _setting("offers", "Input topic of the offer catalogue, keyed by offer id (compacted; empty: no offers).")
     topic_offers_feedback: str = _setting("offers.feedback", "Input topic of offer impressions and clicks, keyed by user.")
@@ -184,6 +187,8 @@ class Settings:
             raise SettingsError("SCORER_CLV_HORIZON_DAYS and SCORER_CLV_SAMPLE_SIZE must be at least 1, SCORER_CLV_REFIT_INTERVAL_S positive")
         if self.checkpoint_interval_s <= 0:
             raise SettingsError("SCORER_CHECKPOINT_INTERVAL_S must be positive")
+        if self.segment_clusters < 1 or self.segment_min_dwell_days < 0:
+            raise SettingsError("SCORER_SEGMENT_CLUSTERS must be at least 1, SCORER_SEGMENT_MIN_DWELL_DAYS not negative")
         if self.reco_feed not in ("all", "owned"):
             raise SettingsError("SCORER_RECO_FEED must be `all` or `owned`")
         if self.reco_sessions < 1 or self.reco_snapshot_interval_s <= 0:

@@ -127,7 +127,8 @@ class SegmentAssignment:
     r: int
     f: int
     m: int
-    cluster: int
+    #: ``None`` until the segment model's clusters have warmed up.
+    cluster: int | None
     model_version: str
     event_id: str
     event_ts: int

@@ -13,7 +13,7 @@ when the moments move. Incremental k-means from random centres (River's
 ``KMeans``, ``STREAMKMeans``) left centres no user was nearest to and one centre
 with most users (``benchmarks/segment_clusterers.py``), so the first ``warmup``
 updates are kept and the centres start from them by k-means++ and Lloyd passes
-(seeded: a replay is reproducible); until then every user is in cluster 0.
+(seeded: a replay is reproducible); until then no user has a cluster (``None``).
 
 A user changes cluster only when another centre is nearer than theirs by a margin
 (hysteresis): a user halfway between two centres would otherwise flip at every
@@ -22,6 +22,8 @@ update and drown the moves that matter.
 >>> import random
 >>> rng = random.Random(1)
 >>> clusters = Clusters(n_clusters=2, warmup=50, seed=1)
+>>> clusters.learn({"spend": 1.0}, None) is None  # no centres yet: no cluster
+True
 >>> for _ in range(400):
 ...     _ = clusters.learn({"spend": rng.choice((1.0, 500.0)) * (1 + rng.random() / 10)}, None)
 >>> low, high = clusters.assign({"spend": 1.0}, None), clusters.assign({"spend": 500.0}, None)
@@ -35,6 +37,8 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter, defaultdict
+from typing import Any
 
 from river import preprocessing
 
@@ -65,8 +69,11 @@ class Clusters:
     def warm(self) -> bool:
         return self._buffer is None
 
-    def learn(self, raw: dict[str, float], current: int | None) -> int:
-        """Learn from one user update and return the user's cluster (``current`` is their last one)."""
+    def learn(self, raw: dict[str, float], current: int | None) -> int | None:
+        """Learn from one user update and return the user's cluster (``current`` is their last one).
+
+        ``None`` while the warm-up lasts: there are no centres to be near yet.
+        """
         if not self.names:
             self.names = tuple(raw)
         logged = _logged_values(raw)
@@ -78,7 +85,7 @@ class Clusters:
             # Tried at the end of the warm-up and whenever the buffer has doubled since.
             size = len(self._buffer)
             if size < self.warmup or (size != self.warmup and size & (size - 1)) or not self._start_centres():
-                return 0
+                return None
         distances = self._distances(x)
         nearest = min(range(len(distances)), key=distances.__getitem__)
         self.counts[nearest] += 1
@@ -88,10 +95,10 @@ class Clusters:
             centre[i] += rate * (value - centre[i])
         return self._keep_or_move(distances, nearest, current)
 
-    def assign(self, raw: dict[str, float], current: int | None) -> int:
-        """The cluster of ``raw`` without learning from it."""
+    def assign(self, raw: dict[str, float], current: int | None) -> int | None:
+        """The cluster of ``raw`` without learning from it (``None`` in warm-up)."""
         if not self.warm:
-            return 0
+            return None
         distances = self._distances(self._logged(raw))
         return self._keep_or_move(distances, min(range(len(distances)), key=distances.__getitem__), current)
 
@@ -143,6 +150,39 @@ class Clusters:
         self.centres = sorted(list(start) for start in starts)
         self.counts = [0] * len(self.centres)
         self._buffer = None
+        return True
+
+    def to_state(self) -> dict[str, Any]:
+        """Feature names, scaler moments, centres, their counts and the warm-up buffer, as JSON-ready data."""
+        scaler = self.scaler
+        return {
+            "n_clusters": self.n_clusters,
+            "names": list(self.names),
+            "scaler": {"counts": dict(scaler.counts), "means": dict(scaler.means), "vars": dict(scaler.vars)},
+            "centres": [list(centre) for centre in self.centres],
+            "counts": list(self.counts),
+            "buffer": None if self._buffer is None else [list(x) for x in self._buffer],
+            "learned": self.learned,
+        }
+
+    def load_state(self, state: dict[str, Any]) -> bool:
+        """Continue from :meth:`to_state`'s output; False (and nothing loaded) if it had another ``n_clusters``.
+
+        The step, margin, warm-up and seed stay this object's settings. With another bound
+        the ids would not mean the same groups: the clusters start a new warm-up instead.
+        """
+        if state["n_clusters"] != self.n_clusters:
+            return False
+        self.names = tuple(state["names"])
+        self.scaler = preprocessing.StandardScaler()
+        self.scaler.counts = Counter(state["scaler"]["counts"])
+        self.scaler.means = defaultdict(float, state["scaler"]["means"])
+        self.scaler.vars = defaultdict(float, state["scaler"]["vars"])
+        self.centres = [[float(v) for v in centre] for centre in state["centres"]]
+        self.counts = [int(n) for n in state["counts"]]
+        buffer = state["buffer"]
+        self._buffer = None if buffer is None else [[float(v) for v in x] for x in buffer]
+        self.learned = int(state["learned"])
         return True
 
     def centre(self, cluster_id: int) -> dict[str, float]:

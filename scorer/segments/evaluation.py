@@ -10,7 +10,9 @@ while the scorer still holds them: their last update is within the state TTL.
 holding at least ``min_share`` of the observations (a rate of 0 counts as half a
 purchase, so the ratio stays finite). ``daily_churn`` is the share of active
 users (updated within ``active_days``) whose segment changes on a given day,
-pooled over the warm days: changes over active user-days.
+pooled over the warm days: changes over active user-days. A user with no cluster
+yet (``None``: the clusters were warming up) is in no cluster's row, and getting a
+first cluster is not a change.
 
 >>> day = 86_400_000
 >>> history = [("a", 0, "loyal", 0), ("b", 0, "new", 1), ("a", 5 * day, "loyal", 0), ("b", 6 * day, "new", 1)]
@@ -34,7 +36,7 @@ _DAY_MS = 86_400_000
 
 
 def segment_report(
-    history: list[tuple[str, int, str, int]],
+    history: list[tuple[str, int, str, int | None]],
     purchases: dict[str, list[int]],
     first_ts: int,
     last_ts: int,
@@ -45,7 +47,7 @@ def segment_report(
     min_share: float = 0.02,
 ) -> dict[str, Any]:
     """Per segment users, share and forward purchase rate, the spread and the daily churn, for both segmentations."""
-    timelines: dict[str, list[tuple[int, str, int]]] = defaultdict(list)
+    timelines: dict[str, list[tuple[int, str, int | None]]] = defaultdict(list)
     for user, ts, rfm, cluster in history:
         timelines[user].append((ts, rfm, cluster))
     for timeline in timelines.values():
@@ -72,6 +74,8 @@ def segment_report(
             for cutoff in cutoffs:
                 last = bisect.bisect_left(times, cutoff) - 1
                 if last < 0 or cutoff - times[last] > ttl:
+                    continue
+                if timeline[last][index] is None:
                     continue
                 segment = str(timeline[last][index])
                 observations[segment] += 1
@@ -104,7 +108,7 @@ def _table(observations: Counter[str], buyers: Counter[str], cutoffs: int, min_s
 
 
 def _daily_churn(
-    timelines: dict[str, list[tuple[int, str, int]]], index: int, warm: int, last_ts: int, active_ms: int
+    timelines: dict[str, list[tuple[int, str, int | None]]], index: int, warm: int, last_ts: int, active_ms: int
 ) -> float | None:
     """Segment changes on warm days over the active users of those days."""
     first_day, last_day = warm // _DAY_MS + 1, last_ts // _DAY_MS

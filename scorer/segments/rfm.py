@@ -20,6 +20,9 @@ scores 5, as do many orders and a high spend.
 
 from __future__ import annotations
 
+import base64
+from typing import Any
+
 from river import stats
 
 __all__ = ["RFM_SEGMENTS", "RfmQuantiles", "name_of"]
@@ -52,6 +55,31 @@ class RfmQuantiles:
             for quantile in quantiles:
                 quantile.update(value)
         self.learned += 1
+
+    def to_state(self) -> dict[str, Any]:
+        """The P² estimators' markers (River's own bytes, base64) as JSON-ready data; ``None`` for one never updated.
+
+        The bytes are River's layout of the estimator: the model snapshot already refuses
+        a snapshot written under another River version.
+        """
+        return {
+            "learned": self.learned,
+            "quantiles": [
+                [base64.b64encode(q._quantile.__getstate__()).decode() if q._is_updated else None for q in quantiles]
+                for quantiles in self._quantiles
+            ],
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`to_state`'s output."""
+        fresh = [[stats.Quantile(q) for q in _CUTS] for _ in range(3)]
+        for quantiles, saved in zip(fresh, state["quantiles"]):
+            for quantile, markers in zip(quantiles, saved):
+                if markers is not None:
+                    quantile._quantile.__setstate__(base64.b64decode(markers))
+                    quantile._is_updated = True
+        self._quantiles = fresh
+        self.learned = int(state["learned"])
 
     def cuts(self) -> list[list[float]]:
         """The current cut points: ``[recency, frequency, monetary]``, each four quintile edges."""

@@ -59,7 +59,9 @@ def make_lifetime_value(settings: Settings) -> LifetimeValue:
 
 def make_segments(settings: Settings, lineage: str) -> SegmentModel:
     """RFM segments and at most ``SCORER_SEGMENT_CLUSTERS`` behavioural clusters."""
-    return SegmentModel(Clusters(n_clusters=settings.segment_clusters), lineage=lineage)
+    return SegmentModel(
+        Clusters(n_clusters=settings.segment_clusters), lineage=lineage, min_dwell_days=settings.segment_min_dwell_days
+    )
 
 
 def make_user_models(settings: Settings, lineage: str = "seg") -> list[UserModel]:

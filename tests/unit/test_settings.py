@@ -24,6 +24,7 @@ def test_environment_then_overrides():
         ({"SCORER_RECO_WEIGHTS": "knn=lots"}, "must look like"),
         ({"SCORER_RECO_TRIGGERS": "product_view,teleport"}, "teleport"),
         ({"SCORER_RECO_EXCLUDE_CART": "maybe"}, "not a boolean"),
+        ({"SCORER_SEGMENT_MIN_DWELL_DAYS": "-1"}, "SCORER_SEGMENT_MIN_DWELL_DAYS"),
     ],
 )
 def test_bad_values_get_clear_errors(env, message):

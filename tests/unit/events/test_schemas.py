@@ -66,3 +66,9 @@ def test_segments_schema_accepts_what_the_worker_publishes():
     wrong = orjson.loads(SegmentAssignment("u1", "vip", 3, 4, 5, 2, "s", "e1", 1).payload(2))
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(wrong, schema("segments"))
+    # No cluster while the clusters warm up: null, never a negative id.
+    warming = orjson.loads(SegmentAssignment("u1", "new", 0, 0, 0, None, "s", "e1", 1).payload(2))
+    assert warming["cluster"] is None
+    jsonschema.validate(warming, schema("segments"))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**warming, "cluster": -1}, schema("segments"))

@@ -44,7 +44,9 @@ def test_the_number_of_clusters_is_bounded_and_centres_move():
     clusters = Clusters(n_clusters=4, warmup=60, seed=7)
     seen = set()
     stream = list(drifting_mix(3000))
-    for _, x in stream[:1000]:
+    warming = [clusters.learn(x, None) for _, x in stream[:59]]
+    assert warming == [None] * 59 and clusters.assign(stream[0][1], None) is None, "no cluster before the warm-up ends"
+    for _, x in stream[59:1000]:
         seen.add(clusters.learn(x, None))
     before = [list(centre) for centre in clusters.centres]
     for _, x in stream[1000:]:

@@ -26,3 +26,15 @@ def test_rates_spread_and_churn_on_a_crafted_replay():
     # Users are held at a cutoff only while the state would hold them (TTL after their last update).
     short = segment_report(history, purchases, 0, 30 * DAY, warm_fraction=0.2, ttl_days=3)
     assert short["rfm"]["observations"] < report["rfm"]["observations"]
+
+
+def test_users_without_a_cluster_are_in_no_row_and_their_first_cluster_is_no_change():
+    history = []
+    for i in range(10):
+        # Warming up until day 2, then in cluster 0 (or 1) for good.
+        history += [(f"a{i}", 0, "A", None), (f"a{i}", 2 * DAY, "A", 0)]
+        history += [(f"b{i}", 0, "B", None), (f"b{i}", 9 * DAY, "B", 1)]
+    report = segment_report(history, {}, 0, 30 * DAY, warm_fraction=0.2)
+    assert {row["segment"] for row in report["clusters"]["segments"]} == {"0", "1"}
+    assert report["clusters"]["daily_churn"] == 0.0
+    assert report["rfm"]["observations"] > report["clusters"]["observations"]

@@ -5,7 +5,7 @@ import orjson
 from scorer.events import ClickEvent, ConsentEvent, PurchaseEvent, PurchaseItem
 from scorer.propensity.model import PropensityModel
 from scorer.scoring import MemoryStore, ScoringEngine, ScoringPipeline
-from scorer.segments import SegmentModel
+from scorer.segments import Clusters, SegmentModel
 from scorer.settings import Settings
 from scorer.worker import EventProcessor, RecordCache
 from tests.fakes import MemoryPublisher
@@ -57,8 +57,13 @@ def test_opted_out_users_get_no_segment_and_erased_users_leave_the_sizes():
     assert summary["active_users"] == 1 and sum(s["users"] for s in summary["rfm"].values()) == 1
 
 
+def one_cluster() -> Clusters:
+    """A clusterer warm from its first update (one centre): every user is in cluster 0."""
+    return Clusters(n_clusters=1, warmup=1)
+
+
 def test_sizes_count_users_updated_within_the_active_window():
-    model = SegmentModel(active_days=30)
+    model = SegmentModel(one_cluster(), active_days=30)
     engine = engine_with(model)
     engine.process(1, 0, 0, b"old", purchase("old", 1, T0))
     engine.process(1, 0, 1, b"new", purchase("new", 1, T0 + 31 * DAY))
@@ -88,7 +93,7 @@ def test_the_processor_publishes_segments_and_tombstones_them_on_erasure():
 def test_segment_gauges_have_bounded_labels_and_empty_segments_read_zero():
     from scorer.worker import ScorerMetrics
 
-    model = SegmentModel(active_days=30)
+    model = SegmentModel(one_cluster(), active_days=30)
     engine = engine_with(model)
     engine.process(1, 0, 0, b"u1", purchase("u1", 1, T0))
     metrics = ScorerMetrics()
@@ -144,3 +149,146 @@ def test_clicks_are_judged_in_the_rfm_segment_they_were_scored_in():
     judged = describe_segments(SimpleNamespace(user_models=(model,), pipeline=engine.pipeline))["rfm"]["new"]["propensity"]
     # The report rounds to six places.
     assert judged["count"] == 1 and judged["mean_score"] == judged["calibration_gap"] == round(score.score, 6)
+
+
+class State:
+    """The feature state's public attributes the segment model reads; one more order and session per step."""
+
+    def __init__(self, step: int, ts: int) -> None:
+        self.orders = self.sessions_total = step
+        self.monetary = 20.0 * step
+        self.last_purchase_ts = ts
+        self.views_total, self.carts_total = 4 * step, step
+
+    def current_x(self):
+        return {"purchases_hl7d": 1.0}
+
+
+class Nearest:
+    """A clusterer stub: the nearest centre is whatever the test says."""
+
+    def __init__(self) -> None:
+        self.nearest: int | None = 1
+
+    def learn(self, raw, current):
+        return self.nearest
+
+    def centre(self, cluster_id):
+        return {}
+
+
+def buy(model: SegmentModel, fields, step: int, ts: int):
+    return model.observe(fields, purchase("u1", step, ts), State(step, ts))
+
+
+def test_no_user_has_a_cluster_before_the_warm_up_ends():
+    model = SegmentModel(Clusters(n_clusters=2, warmup=20, seed=1))
+    for n in range(30):
+        user, orders = f"u{n}", 1 + 9 * (n % 2)  # two kinds of users: one order, or ten
+        fields, published = model.observe(None, purchase(user, 1, T0 + n * 1000), State(orders, T0 + n * 1000))
+        if n < 19:
+            assert published.cluster is None and model.describe(fields)["cluster"] is None
+            assert model.summary()["clusters"] == {}, "a user without a cluster is in no cluster's size"
+        else:
+            assert published.cluster in (0, 1) and model.describe(fields)["cluster"] in (0, 1)
+    summary = model.summary()
+    assert summary["active_users"] == 30 and sum(c["users"] for c in summary["clusters"].values()) == 11
+
+
+def test_a_user_stays_in_their_cluster_for_the_dwell_then_may_move():
+    clusters = Nearest()
+    model = SegmentModel(clusters, min_dwell_days=7)
+    fields, out = buy(model, None, 1, T0)
+    assert out.cluster == 1 and fields[-1] == T0, "the record keeps when the user entered their cluster"
+    clusters.nearest = 2
+    fields, out = buy(model, fields, 2, T0 + 3 * DAY)
+    assert fields[7:] == [1, T0] and (out is None or out.cluster == 1), "three days in: the user stays"
+    fields, out = buy(model, fields, 3, T0 + 7 * DAY - 1)
+    assert fields[7:] == [1, T0] and (out is None or out.cluster == 1)
+    fields, out = buy(model, fields, 4, T0 + 7 * DAY)
+    assert out.cluster == 2 and fields[7:] == [2, T0 + 7 * DAY], "the dwell is over: the user moves"
+    clusters.nearest = 1
+    fields, out = buy(model, fields, 5, T0 + 8 * DAY)
+    assert fields[7] == 2 and (out is None or out.cluster == 2), "a new dwell starts with the new cluster"
+    # While a new clusterer warms up (a restart), a user keeps the id their record has.
+    clusters.nearest = None
+    fields, out = buy(model, fields, 6, T0 + 30 * DAY)
+    assert fields[7:] == [2, T0 + 7 * DAY] and (out is None or out.cluster == 2)
+
+
+def test_a_record_without_an_entry_time_may_move_at_once_and_no_dwell_moves_freely():
+    clusters = Nearest()
+    model = SegmentModel(clusters, min_dwell_days=7)
+    old = [1, 1, T0, "new", 0, 0, 0, 1]  # eight fields: written before the dwell existed
+    fields, out = buy(model, old, 2, T0 + DAY)
+    assert fields[7] == 1 and len(fields) == 9
+    clusters.nearest = 2
+    fields, out = buy(model, old, 2, T0 + DAY)
+    assert out.cluster == 2 and fields[7:] == [2, T0 + DAY]
+    free = SegmentModel(clusters, min_dwell_days=0)
+    fields, _ = buy(free, None, 1, T0)
+    clusters.nearest = 0
+    assert buy(free, fields, 2, T0 + 1)[0][7] == 0
+
+
+def test_the_dwell_is_a_setting():
+    from scorer.settings import Settings
+    from scorer.worker import make_segments
+
+    model = make_segments(Settings.from_env({"SCORER_SEGMENT_MIN_DWELL_DAYS": "2.5"}), lineage="t")
+    assert model._dwell_ms == int(2.5 * DAY)
+    assert make_segments(Settings(), lineage="t")._dwell_ms == 7 * DAY
+
+
+def segmented_stream(model: SegmentModel, users: int, rounds: int, start: int = 0, fields: dict | None = None):
+    """``rounds`` updates of ``users`` users of three kinds (few, some, many orders); their fields, and the outputs."""
+    fields = {} if fields is None else fields
+    outputs = []
+    for step in range(start, start + rounds):
+        for n in range(users):
+            user, kind = f"u{n}", n % 3
+            orders = 1 + step * (1, 3, 9)[kind]
+            ts = T0 + step * DAY + n * 1000
+            fields[user], out = model.observe(fields.get(user), purchase(user, orders, ts, 5.0), State(orders, ts))
+            outputs.append((user, fields[user], out))
+    return fields, outputs
+
+
+def test_a_model_restored_from_its_state_assigns_the_same_clusters():
+    from scorer.propensity.model import PropensityModel
+    from scorer.scoring import ModelSnapshot, seal, unseal
+
+    model = SegmentModel(Clusters(n_clusters=3, warmup=40, seed=5), min_dwell_days=2)
+    fields, _ = segmented_stream(model, users=30, rounds=4)
+    assert model.clusters.warm and {f[7] for f in fields.values()} - {None}
+    # Through the worker's snapshot: the state rides in its JSON header.
+    key = b"k" * 32
+    sealed = seal(ModelSnapshot(PropensityModel("logreg", "t"), extra={"user_models": {"segments": model.to_state()}}), key)
+    state = unseal(sealed, key).extra["user_models"]["segments"]
+    restored = SegmentModel(Clusters(n_clusters=3, warmup=40, seed=5), min_dwell_days=2)
+    restored.load_state(state)
+    assert restored.version.split(".")[-1] == model.version.split(".")[-1]
+    assert restored.rfm.cuts() == model.rfm.cuts() and restored.clusters.centres == model.clusters.centres
+    # The same records and the same events from here on: the same clusters, RFM segments and publications.
+    _, before = segmented_stream(model, users=30, rounds=4, start=4, fields=dict(fields))
+    _, after = segmented_stream(restored, users=30, rounds=4, start=4, fields=dict(fields))
+    assert after == before
+    for x in ({"r": 1.0, "orders": 2.0}, {"r": 5.0, "orders": 30.0}, {"m": 3.0, "purchases_7d": 2.0}):
+        raw = dict.fromkeys(model.clusters.names, 0.0) | x
+        assert restored.clusters.assign(raw, None) == model.clusters.assign(raw, None)
+
+
+def test_a_state_saved_in_warm_up_or_under_another_bound_restores_accordingly():
+    warming = SegmentModel(Clusters(n_clusters=3, warmup=40, seed=5))
+    segmented_stream(warming, users=10, rounds=2)
+    restored = SegmentModel(Clusters(n_clusters=3, warmup=40, seed=5))
+    restored.load_state(orjson.loads(orjson.dumps(warming.to_state())))
+    assert not restored.clusters.warm and restored.clusters.learned == 20
+    # Twenty more updates end the warm-up on both, with the same centres.
+    segmented_stream(warming, users=10, rounds=2, start=2)
+    segmented_stream(restored, users=10, rounds=2, start=2)
+    assert restored.clusters.warm and restored.clusters.centres == warming.clusters.centres
+    other = SegmentModel(Clusters(n_clusters=4, warmup=40, seed=5))
+    other.load_state(orjson.loads(orjson.dumps(warming.to_state())))
+    assert not other.clusters.warm and other.clusters.centres == [], "another bound: a new warm-up"
+    assert other.rfm.cuts() == warming.rfm.cuts()
