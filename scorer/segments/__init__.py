@@ -11,7 +11,7 @@ purchases and how often users move between them.
 
 from scorer.segments.clusters import Clusters
 from scorer.segments.evaluation import segment_report
-from scorer.segments.model import CLUSTER_FEATURES, SegmentModel
+from scorer.segments.model import CLUSTER_FEATURES, SegmentModel, SegmentObservation
 from scorer.segments.rfm import RFM_SEGMENTS, RfmQuantiles, name_of
 
-__all__ = ["CLUSTER_FEATURES", "Clusters", "RFM_SEGMENTS", "RfmQuantiles", "SegmentModel", "name_of", "segment_report"]
+__all__ = ["CLUSTER_FEATURES", "Clusters", "RFM_SEGMENTS", "RfmQuantiles", "SegmentModel", "SegmentObservation", "name_of", "segment_report"]

@@ -43,14 +43,19 @@ True
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from scorer.events import ClickEvent, PurchaseEvent, SegmentAssignment
 from scorer.segments.clusters import Clusters
 from scorer.segments.rfm import RFM_SEGMENTS, RfmQuantiles, name_of
 
-__all__ = ["CLUSTER_FEATURES", "SegmentModel"]
+__all__ = ["CLUSTER_FEATURES", "SegmentModel", "SegmentObservation"]
 
 _DAY_MS = 86_400_000
 #: Recency of a user who never bought, in days: far beyond any real gap the clusters see.
@@ -91,6 +96,44 @@ class _Sizes:
         return out
 
 
+@dataclass(frozen=True)
+class SegmentObservation:
+    """One user update as the global state learns it: no user id, only what moves quantiles and centres.
+
+    ``recency_days`` is None for a user who has not bought twice; ``profile`` holds the
+    values of :data:`CLUSTER_FEATURES`, in that order.
+
+    >>> seen = SegmentObservation(3.5, 2.0, 40.0, (3.0, 2.0, 4.0, 3.5, 2.0, 1.0, 0.25, 4.0))
+    >>> SegmentObservation.from_bytes(seen.to_bytes()) == seen
+    True
+    """
+
+    recency_days: float | None
+    orders: float
+    monetary: float
+    profile: tuple[float, ...]
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps([self.recency_days, self.orders, self.monetary, self.profile])
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> SegmentObservation:
+        """Decode and check one; a ValueError names what is wrong."""
+        try:
+            recency, orders, monetary, profile = orjson.loads(raw)
+            seen = cls(
+                None if recency is None else float(recency), float(orders), float(monetary), tuple(float(v) for v in profile)
+            )
+        except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a segment observation: {exc}") from None
+        if len(seen.profile) != len(CLUSTER_FEATURES):
+            raise ValueError(f"a segment observation needs {len(CLUSTER_FEATURES)} profile values, got {len(seen.profile)}")
+        values = (seen.orders, seen.monetary, *seen.profile) + (() if recency is None else (seen.recency_days,))
+        if not all(math.isfinite(v) for v in values):  # type: ignore[arg-type]
+            raise ValueError("a segment observation holds a non-finite value")
+        return seen
+
+
 class SegmentModel:
     """RFM scores and behavioural clusters per user, in event time (a :class:`~scorer.scoring.UserModel`)."""
 
@@ -117,10 +160,20 @@ class SegmentModel:
         self._rfm_sizes = _Sizes()
         self._cluster_sizes = _Sizes()
         self._now = 0
+        #: None: each update is learned here, at once (one worker, or ``local`` training). Set by
+        #: shared training to publish each update instead; every worker then learns every
+        #: worker's updates in the shared log's order (:meth:`learn_observation`).
+        self.on_observation: Callable[[SegmentObservation], None] | None = None
 
     @property
     def version(self) -> str:
         return f"{self.name}-{self.lineage}.{self.updates}"
+
+    def learn_observation(self, observation: SegmentObservation) -> None:
+        """Fold one user update into the quantiles and the clusters (in log order with shared training)."""
+        if observation.recency_days is not None and observation.orders:
+            self.rfm.learn(observation.recency_days, observation.orders, observation.monetary)
+        self.clusters.learn(dict(zip(CLUSTER_FEATURES, observation.profile)), None)
 
     def observe(self, fields: Any, event: ClickEvent | PurchaseEvent, state: Any) -> tuple[Any, SegmentAssignment | None]:
         """Re-segment the user when they bought since their last update and are in a new session; publish a change."""
@@ -135,8 +188,10 @@ class SegmentModel:
             previous = state.last_purchase_ts
         recency = (ts - previous) / _DAY_MS if previous and orders else None
         monetary = float(state.monetary)
+        shared = self.on_observation is not None
         if orders and recency is not None:
-            self.rfm.learn(recency, float(orders), monetary)
+            if not shared:
+                self.rfm.learn(recency, float(orders), monetary)
             r, f, m = self.rfm.scores(recency, float(orders), monetary)
         else:
             r = f = m = 0
@@ -154,7 +209,13 @@ class SegmentModel:
         }
         current = fields[_CLUSTER] if fields is not None else None
         since = fields[_CLUSTER_SINCE] if fields is not None and len(fields) > _CLUSTER_SINCE else None
-        cluster_id = self._dwell(self.clusters.learn(raw, current), current, since, ts)
+        if shared:
+            # Learned when it comes back through the shared log, like every other worker's.
+            self.on_observation(SegmentObservation(recency, float(orders), monetary, tuple(raw.values())))  # type: ignore[misc]
+            nearest = self.clusters.assign(raw, current)
+        else:
+            nearest = self.clusters.learn(raw, current)
+        cluster_id = self._dwell(nearest, current, since, ts)
         if cluster_id != current:
             since = ts
         self.updates += 1
@@ -247,6 +308,8 @@ class SegmentModel:
         rfm = self._rfm_sizes.report(total)
         return {
             "model_version": self.version,
+            # Updates the quantiles and centres learned: this worker's own, or every worker's with shared training.
+            "updates_learned": self.clusters.learned,
             "active_users": total,
             "active_days": self._active_ms / _DAY_MS,
             "rfm": {name: rfm[name] for name in RFM_SEGMENTS if name in rfm},

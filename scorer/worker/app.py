@@ -20,6 +20,7 @@ from faust.types import TP, ConsumerT
 from scorer.clv import LifetimeValue
 from scorer.kafka import Publisher, faust_credentials, topic_epochs
 from scorer.scoring import InputAligner
+from scorer.segments import SegmentModel
 from scorer.settings import Settings
 from scorer.worker.checkpoints import Checkpoints, ModelCheckpointer
 from scorer.worker.faust_patches import limit_fetch_wait, seek_uncommitted_to_beginning
@@ -114,7 +115,8 @@ class Worker:
         if settings.training == "shared":
             start = resumed_positions.get(TRAINING_POSITION, 0)
             clv = next((model for model in self.user_models if isinstance(model, LifetimeValue)), None)
-            training = self.training = SharedTraining(settings, self.pipeline, self.publisher, start, clv=clv)
+            segments = next((model for model in self.user_models if isinstance(model, SegmentModel)), None)
+            training = self.training = SharedTraining(settings, self.pipeline, self.publisher, start, clv=clv, segments=segments)
 
             async def learn_shared() -> None:
                 await training.run()

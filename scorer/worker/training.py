@@ -23,6 +23,12 @@ sample at the same point of the log and holds the same parameters under the same
 version. A summary names the customer only by a 64-bit hash, and an erasure is a
 summary too, so it reaches every worker's sample.
 
+The segment model's updates travel the same way (record key ``seg``): a worker
+publishes each update of its own users (the values that move the RFM quantiles and
+the cluster centres, without the user's id) and assigns the user with the model as
+it stands; every worker learns every update in the log's order, so all workers
+hold the same quantiles and the same centres under the same cluster ids.
+
 At least once: examples a worker resolved after its last commit are resolved
 and published again when it restarts, so a crash can teach those twice.
 """
@@ -38,6 +44,7 @@ from scorer.clv import CustomerSummary, LifetimeValue
 from scorer.features import FEATURE_NAMES
 from scorer.propensity import Resolved
 from scorer.scoring import ScoringPipeline
+from scorer.segments import SegmentModel, SegmentObservation
 from scorer.kafka import Publisher, private_consumer
 from scorer.settings import Settings
 
@@ -47,17 +54,26 @@ log = logging.getLogger(__name__)
 POSITION_KEY = "training"
 #: Record key of a customer summary on the training topic (examples have none).
 CLV_KEY = b"clv"
+#: Record key of a segment model update.
+SEGMENTS_KEY = b"seg"
 
 
 class SharedTraining:
     """Publishes a worker's resolved examples and learns everyone's from the training topic."""
 
     def __init__(
-        self, settings: Settings, pipeline: ScoringPipeline, publisher: Publisher, start: int = 0, clv: LifetimeValue | None = None
+        self,
+        settings: Settings,
+        pipeline: ScoringPipeline,
+        publisher: Publisher,
+        start: int = 0,
+        clv: LifetimeValue | None = None,
+        segments: SegmentModel | None = None,
     ) -> None:
         self.topic = settings.topic_training
         self.pipeline = pipeline
         self.clv = clv
+        self.segments = segments
         self.publisher = publisher
         self.position = start
         self.published = 0
@@ -68,6 +84,8 @@ class SharedTraining:
         pipeline.on_resolved = self.publish
         if clv is not None:
             clv.on_summary = self.publish_summary
+        if segments is not None:
+            segments.on_observation = self.publish_observation
 
     def publish(self, example: Resolved) -> None:
         self.publisher.produce(self.topic, None, example.to_bytes(), partition=0)
@@ -75,6 +93,9 @@ class SharedTraining:
 
     def publish_summary(self, summary: CustomerSummary) -> None:
         self.publisher.produce(self.topic, CLV_KEY, summary.to_bytes(), partition=0)
+
+    def publish_observation(self, observation: SegmentObservation) -> None:
+        self.publisher.produce(self.topic, SEGMENTS_KEY, observation.to_bytes(), partition=0)
 
     def learn_available(self, limit: int = 1_000) -> int:
         """Learn what the topic holds beyond the current position, up to ``limit``; never blocks.
@@ -87,17 +108,22 @@ class SharedTraining:
                     log.warning("training topic: %s", message.error())
                 continue
             self.position = message.offset() + 1
-            summary = message.key() == CLV_KEY
+            key = message.key()
             try:
-                record = CustomerSummary.from_bytes(message.value()) if summary else Resolved.from_bytes(message.value(), width=len(FEATURE_NAMES))
+                if key == CLV_KEY:
+                    summary = CustomerSummary.from_bytes(message.value())
+                    if self.clv is not None:
+                        self.clv.learn_summary(summary)
+                elif key == SEGMENTS_KEY:
+                    observation = SegmentObservation.from_bytes(message.value())
+                    if self.segments is not None:
+                        self.segments.learn_observation(observation)
+                else:
+                    self.pipeline.learn_example(Resolved.from_bytes(message.value(), width=len(FEATURE_NAMES)))
             except ValueError as exc:
                 self.invalid += 1
                 log.warning("skipped training record at offset %d: %s", message.offset(), exc)
                 continue
-            if not summary:
-                self.pipeline.learn_example(record)  # type: ignore[arg-type]
-            elif self.clv is not None:
-                self.clv.learn_summary(record)  # type: ignore[arg-type]
             learned += 1
         return learned
 

@@ -57,6 +57,11 @@ def models(worker_settings):
         return json.loads(response.read())
 
 
+def segments(worker_settings):
+    with urllib.request.urlopen(f"http://127.0.0.1:{worker_settings.web_port}/segments", timeout=10) as response:
+        return json.loads(response.read())
+
+
 def test_shared_training_teaches_every_worker_every_example(settings, start_worker_for):
     settings = settings.replace(training="shared", conversion_window_s=60.0)
     second_settings = settings.replace(web_port=free_port())
@@ -100,6 +105,18 @@ def test_shared_training_teaches_every_worker_every_example(settings, start_work
     # The lifetime-value sample is shared the same way: each worker holds every purchaser, not its half.
     assert a["clv"]["sample"] == b["clv"]["sample"] == len(USERS)
     assert a["clv"]["version"] == b["clv"]["version"]
-    # The training topic holds every example and one customer summary per purchase.
-    records = published + purchases
-    assert len(consume(settings, settings.topic_training, expected=records, timeout_s=20)) == records
+    # Segment updates too: both workers learned every worker's, into the same quantiles.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        seg_a, seg_b = segments(settings), segments(second_settings)
+        if seg_a["updates_learned"] == seg_b["updates_learned"] and seg_a["rfm_cuts"] == seg_b["rfm_cuts"]:
+            break
+        time.sleep(0.5)
+    own = [int(doc["model_version"].rsplit(".", 1)[1]) for doc in (seg_a, seg_b)]
+    assert all(own) and seg_a["updates_learned"] == seg_b["updates_learned"] == sum(own)
+    assert seg_a["rfm_cuts"] == seg_b["rfm_cuts"]
+    # The training topic holds every example, one customer summary per purchase and every segment update.
+    by_key: dict[bytes | None, int] = {}
+    for message in consume(settings, settings.topic_training, expected=published + purchases + sum(own), timeout_s=20):
+        by_key[message.key()] = by_key.get(message.key(), 0) + 1
+    assert by_key == {None: published, b"clv": purchases, b"seg": sum(own)}

@@ -292,3 +292,48 @@ def test_a_state_saved_in_warm_up_or_under_another_bound_restores_accordingly():
     other.load_state(orjson.loads(orjson.dumps(warming.to_state())))
     assert not other.clusters.warm and other.clusters.centres == [], "another bound: a new warm-up"
     assert other.rfm.cuts() == warming.rfm.cuts()
+
+
+def test_workers_sharing_one_log_of_updates_hold_the_same_quantiles_and_cluster_ids():
+    from scorer.segments import SegmentObservation
+
+    # Two workers each update their own half of the users and publish the updates to one
+    # log; each learns the whole log in its order, as SharedTraining does.
+    log: list[bytes] = []
+    workers = [SegmentModel(Clusters(n_clusters=3, warmup=40, seed=5)) for _ in range(2)]
+    for worker in workers:
+        worker.on_observation = lambda seen: log.append(seen.to_bytes())
+    fields: dict[str, list] = {}
+    read = {id(worker): 0 for worker in workers}
+    for step in range(6):
+        for n in range(40):
+            user, kind = f"u{n}", n % 3
+            orders = 1 + step * (1, 3, 9)[kind]
+            ts = T0 + step * DAY + n * 1000
+            worker = workers[n % 2]
+            fields[user], _ = worker.observe(fields.get(user), purchase(user, orders, ts, 5.0), State(orders, ts))
+        for worker in workers:  # both read the log to its end before the next day
+            for raw in log[read[id(worker)]:]:
+                worker.learn_observation(SegmentObservation.from_bytes(raw))
+            read[id(worker)] = len(log)
+    a, b = workers
+    assert len(log) == 240 and a.rfm.learned == b.rfm.learned > 0
+    assert a.rfm.cuts() == b.rfm.cuts() and a.clusters.warm and a.clusters.centres == b.clusters.centres
+    # One numbering across workers: the same behaviour gets the same cluster id on both.
+    ids = {f[7] for f in fields.values()} - {None}
+    assert len(ids) > 1
+    for x in ({"r": 1.0, "orders": 2.0}, {"r": 5.0, "orders": 30.0}, {"m": 3.0, "purchases_7d": 2.0}):
+        raw = dict.fromkeys(a.clusters.names, 0.0) | x
+        assert a.clusters.assign(raw, None) == b.clusters.assign(raw, None)
+    # Each learned both halves: a worker learning alone would have learned its own 120.
+    assert a.clusters.learned == b.clusters.learned == 240 and a.updates + b.updates == 240
+
+
+def test_a_segment_observation_that_is_not_one_is_refused():
+    import pytest
+
+    from scorer.segments import SegmentObservation
+
+    for raw in (b"{", b"[1, 2]", b'[1, 2, 3, [1, 2]]', b'[1, "x", 3, [0, 0, 0, 0, 0, 0, 0, 0]]'):
+        with pytest.raises(ValueError):
+            SegmentObservation.from_bytes(raw)
