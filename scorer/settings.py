@@ -159,7 +159,7 @@ class Settings:
     ssl_certfile: str = _setting("", "Client certificate (PEM) for mutual TLS; empty: none.")
     ssl_keyfile: str = _setting("", "Private key (PEM) of the client certificate.")
     api_token: str = _setting(
-        "", "Bearer token required by GET /users/{id}, /models and /segments. Empty: no token required (keep the port private)."
+        "", "Bearer token required by GET /users/{id} (and its /recommendations and /offer), /models, /segments and /offers. Empty: no token required (keep the port private)."
     )
 
     def __post_init__(self) -> None:

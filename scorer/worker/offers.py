@@ -16,12 +16,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from prometheus_client import CollectorRegistry, Gauge
 
 from scorer.events import InvalidEvent, partition_for
 from scorer.offers import InvalidOffer, OfferModel, decode_feedback, decode_offer
 
-__all__ = ["OfferExposure", "OfferInputs"]
+__all__ = ["OfferExposure", "OfferInputs", "offer_on_request"]
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,37 @@ class OfferExposure:
                 self.share.labels(segment, offer).set(row["share"])
                 self.reward_rate.labels(segment, offer).set(row["reward_rate"])
         self.pending.set(len(model.join))
+
+
+def offer_on_request(
+    processor: Any, settings: Any, model: OfferModel, user_id: str, request_id: str, now_ms: int
+) -> dict[str, Any] | None:
+    """``GET /users/{id}/offer``: a decision now, for a page being rendered; None for a user this worker does not hold.
+
+    The decision is made like a triggered one, from the user's features as of their
+    latest event (in the context of their latest click, whose category decides
+    eligibility), dated at that event's time so that its reward window runs in event
+    time like every other; it is published to the decisions topic with its logged
+    propensity and waits for feedback and purchases. The frequency cap does not apply:
+    the page asked. An opted-out user gets no offer (``reason: opted_out``); so does
+    one no offer is eligible for (``none_eligible``) or a worker with an empty
+    catalogue (``no_catalogue``).
+    """
+    key = user_id.encode()
+    record = processor.cache.get(partition_for(key, settings.partitions), key)
+    if record is None or record.is_marker:
+        return None
+    if record.opted_out or not len(model.catalogue):
+        return {"user_id": user_id, "offer_id": None, "reason": "opted_out" if record.opted_out else "no_catalogue"}
+    state = record.state
+    decision = model.decide(user_id, request_id, state.ref_ts, state.context[1], state.current_x())
+    if decision is None:
+        return {"user_id": user_id, "offer_id": None, "reason": "none_eligible"}
+    topic = settings.topic_scores_offers
+    payload = decision.payload(now_ms)
+    processor.publisher.produce(topic, key, payload)
+    processor.metrics.count_published(topic)
+    return orjson.loads(payload)
 
 
 def offer_model(user_models: Any) -> OfferModel | None:

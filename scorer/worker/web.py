@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
@@ -17,6 +18,7 @@ from scorer.events import partition_for
 from scorer.scoring import InputAligner, ScoringPipeline
 from scorer.settings import Settings
 from scorer.worker.checkpoints import ModelCheckpointer
+from scorer.worker.offers import offer_on_request
 from scorer.worker.processor import EventProcessor
 from scorer.worker.recommender_feed import RecommenderFeed
 from scorer.worker.training import SharedTraining
@@ -252,6 +254,32 @@ def add_views(app: Any, users: Any, view: WorkerView, exposition: Callable[[], t
         if not 1 <= k <= MAX_LIST_K:
             return web.json({"error": f"k must be an integer from 1 to {MAX_LIST_K}"}, status=400)
         found = recommend_for(view, user_id, k)
+        if found is None:
+            return web.json({"error": "unknown user", "user_id": user_id}, status=404)
+        return web.json(found)
+
+    @app.page("/offers")
+    async def offers_page(web: Any, request: Any) -> Any:
+        denied = refused(web, request)
+        if denied is not None:
+            return denied
+        model = user_model(view, "offers")
+        if model is None:
+            return web.json({"error": "no offer model on this worker yet"}, status=404)
+        return web.json(model.summary())
+
+    # The owner of the user's partition decides: it holds the user's features and the pending decision.
+    @app.page("/users/{user_id}/offer")
+    @app.table_route(table=users, match_info="user_id")
+    async def offer_page(web: Any, request: Any, user_id: str) -> Any:
+        denied = refused(web, request)
+        if denied is not None:
+            return denied
+        model = user_model(view, "offers")
+        if model is None or view.processor is None:
+            return web.json({"error": "no offer model on this worker yet"}, status=404)
+        # The request's own id seeds the decision's draws (a triggered decision uses the event's id).
+        found = offer_on_request(view.processor, view.settings, model, user_id, f"req-{uuid.uuid4().hex}", int(time.time() * 1000))
         if found is None:
             return web.json({"error": "unknown user", "user_id": user_id}, status=404)
         return web.json(found)
