@@ -84,7 +84,7 @@ class Settings:
     topic_recommender: str = _setting(
         "scorer.recommender", "Compacted topic of sealed recommender snapshots (one partition), with SCORER_RECO_FEED=all."
     )
-    model: str = _setting("logreg", "Propensity model, by registry name: `logreg`, `hat` or `arf`.")
+    model: str = _setting("logreg", "Propensity model, by registry name: `logreg` (the one registered).")
     conversion_window_s: float = _setting(CONVERSION_WINDOW_S, "A purchase within this many seconds of a click labels it positive.")
     training: str = _setting(
         "local",

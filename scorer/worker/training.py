@@ -12,8 +12,6 @@ them on every worker costs little, and every worker's model is current to
 within one fetch instead of one snapshot interval. The training topic is also
 the model's log: a snapshot records the offset it reflects, and a restarted
 worker replays the topic from there, so a crash loses nothing the topic holds.
-Tree ensembles learn 30x slower; with ``arf`` and many workers, prefer a
-single worker or ``local`` training.
 
 The same log carries the lifetime-value model's customer summaries (record key
 ``clv``): each worker publishes the summaries of its own customers' purchases,

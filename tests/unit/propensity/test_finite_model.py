@@ -37,7 +37,7 @@ def streams(draw):
 
 
 @settings(max_examples=60, deadline=None)
-@given(streams(), st.sampled_from(["logreg", "hat"]))
+@given(streams(), st.sampled_from(sorted(MODELS)))
 def test_every_score_is_a_finite_probability_whatever_the_input(stream, name):
     pipeline = ScoringPipeline(ChampionChallenger(PropensityModel(name, lineage="prop")), window_s=120)
     records: dict = {}
