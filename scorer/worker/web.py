@@ -206,6 +206,12 @@ def add_views(app: Any, users: Any, view: WorkerView, exposition: Callable[[], t
             return None
         return web.json({"error": "missing or wrong bearer token"}, status=401)
 
+    def about_user(web: Any, user_id: str, found: Any) -> Any:
+        # Nothing found for the user here, after routing to the owner: they are unknown.
+        if found is None:
+            return web.json({"error": "unknown user", "user_id": user_id}, status=404)
+        return web.json(found)
+
     @app.page("/health")
     async def health_page(web: Any, request: Any) -> Any:
         return web.json(health(view))
@@ -239,9 +245,7 @@ def add_views(app: Any, users: Any, view: WorkerView, exposition: Callable[[], t
         if denied is not None:
             return denied
         found = describe_user(view, user_id)
-        if found is None:
-            return web.json({"error": "unknown user", "user_id": user_id}, status=404)
-        return web.json(found)
+        return about_user(web, user_id, found)
 
     async def list_page(web: Any, request: Any, user_id: str) -> Any:
         denied = refused(web, request)
@@ -254,9 +258,7 @@ def add_views(app: Any, users: Any, view: WorkerView, exposition: Callable[[], t
         if not 1 <= k <= MAX_LIST_K:
             return web.json({"error": f"k must be an integer from 1 to {MAX_LIST_K}"}, status=400)
         found = recommend_for(view, user_id, k)
-        if found is None:
-            return web.json({"error": "unknown user", "user_id": user_id}, status=404)
-        return web.json(found)
+        return about_user(web, user_id, found)
 
     @app.page("/offers")
     async def offers_page(web: Any, request: Any) -> Any:
@@ -280,9 +282,7 @@ def add_views(app: Any, users: Any, view: WorkerView, exposition: Callable[[], t
             return web.json({"error": "no offer model on this worker yet"}, status=404)
         # The request's own id seeds the decision's draws (a triggered decision uses the event's id).
         found = offer_on_request(view.processor, view.settings, model, user_id, f"req-{uuid.uuid4().hex}", int(time.time() * 1000))
-        if found is None:
-            return web.json({"error": "unknown user", "user_id": user_id}, status=404)
-        return web.json(found)
+        return about_user(web, user_id, found)
 
     # With the all-partitions feed any worker answers for any user; otherwise the owner does.
     if view.recommender_feed is None:
