@@ -72,7 +72,7 @@ class Settings:
     offers_hts_strength: float = _setting(150.0, "`hts`: pseudo-impressions of the shared prior that each user's own counts of an offer are shrunk toward.")
     offers_hts_prior: str = _setting("context", "`hts`: the shared prior, the offer's click rate for the user's `context` (the `linucb` regression), `segment` or `population`.")
     offers_hts_draw: str = _setting("mean", "`hts`: `mean` shows the best posterior mean, `thompson` samples (hierarchical Thompson sampling).")
-    offers_floor: float = _setting(0.05, "Exploration floor: this share of decisions is drawn uniformly among the eligible offers.")
+    offers_floor: float = _setting(0.02, "Exploration floor: this share of decisions is drawn uniformly among the eligible offers.")
     offers_triggers: str = _setting("product_view", "Event types that get an offer decision (comma-separated).")
     offers_min_interval_s: float = _setting(60.0, "Frequency cap: at most one offer decision per user per this many seconds of event time.")
     offers_purchase_reward: bool = _setting(True, "A purchase within the conversion window after a decision rewards it as a click does.")
