@@ -71,10 +71,7 @@ class Settings:
     topic_offers: str = _setting("offers", "Input topic of the offer catalogue, keyed by offer id (compacted; empty: no offers).")
     topic_offers_feedback: str = _setting("offers.feedback", "Input topic of offer impressions and clicks, keyed by user.")
     topic_scores_offers: str = _setting("scores.offers", "Output topic of offer decisions, keyed by user (a log: delete, not compact).")
-    offers_policy: str = _setting("linucb", "Offer bandit: `linucb` (contextual), `epsilon` or `thompson` (per segment), `hts` (per user, shrunk toward a shared prior).")
-    offers_hts_strength: float = _setting(150.0, "`hts`: pseudo-impressions of the shared prior that each user's own counts of an offer are shrunk toward.")
-    offers_hts_prior: str = _setting("context", "`hts`: the shared prior, the offer's click rate for the user's `context` (the `linucb` regression), `segment` or `population`.")
-    offers_hts_draw: str = _setting("mean", "`hts`: `mean` shows the best posterior mean, `thompson` samples (hierarchical Thompson sampling).")
+    offers_policy: str = _setting("linucb", "Offer bandit: `linucb` (contextual), `epsilon` or `thompson` (per segment).")
     offers_floor: float = _setting(0.02, "Exploration floor: this share of decisions is drawn uniformly among the eligible offers.")
     offers_triggers: str = _setting("product_view", "Event types that get an offer decision (comma-separated).")
     offers_min_interval_s: float = _setting(60.0, "Frequency cap: at most one offer decision per user per this many seconds of event time.")
@@ -201,12 +198,8 @@ class Settings:
             raise SettingsError(f"SCORER_RECO_TRIGGERS has unknown event types: {', '.join(sorted(unknown))}")
         if not 0.0 < self.offers_floor <= 1.0 or self.offers_min_interval_s < 0:
             raise SettingsError("SCORER_OFFERS_FLOOR must be in (0, 1], SCORER_OFFERS_MIN_INTERVAL_S not negative")
-        if self.offers_policy not in ("linucb", "epsilon", "thompson", "hts"):
-            raise SettingsError("SCORER_OFFERS_POLICY must be `linucb`, `epsilon`, `thompson` or `hts`")
-        if self.offers_hts_strength <= 0 or self.offers_hts_prior not in ("context", "segment", "population"):
-            raise SettingsError("SCORER_OFFERS_HTS_STRENGTH must be positive, SCORER_OFFERS_HTS_PRIOR `context`, `segment` or `population`")
-        if self.offers_hts_draw not in ("mean", "thompson"):
-            raise SettingsError("SCORER_OFFERS_HTS_DRAW must be `mean` or `thompson`")
+        if self.offers_policy not in ("linucb", "epsilon", "thompson"):
+            raise SettingsError("SCORER_OFFERS_POLICY must be `linucb`, `epsilon` or `thompson`")
         if set(self.offers_trigger_types) - set(CLICK_TYPES):
             raise SettingsError("SCORER_OFFERS_TRIGGERS names unknown click types")
 

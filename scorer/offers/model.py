@@ -9,8 +9,7 @@ reward (:mod:`scorer.offers.rewards`): feedback from the ``offers.feedback`` top
 window; the policy learns it when the window has closed in event time. Other events
 cost one type check and a look at the earliest deadline. An empty catalogue makes
 no decision at all. Opted-out users never reach ``observe`` (the engine skips them),
-and :meth:`forget_user` drops an erased user's pending decisions (and the policy's
-counts of them, for ``hts``).
+and :meth:`forget_user` drops an erased user's pending decisions.
 
 >>> from scorer.offers.catalogue import Catalogue, Offer
 >>> from scorer.events import ClickEvent
@@ -120,7 +119,7 @@ class OfferModel:
             return None
         context = context_of(x, segment)
         decision_id, u_explore, u_pick = draws(user_id, event_id)
-        offer_id, propensity = self.policy.choose(eligible, context, segment, u_explore, u_pick, user_id)
+        offer_id, propensity = self.policy.choose(eligible, context, segment, u_explore, u_pick)
         choice = "explore" if len(eligible) > 1 and u_explore < self.policy.floor else "exploit"
         self.join.add(Pending(decision_id, user_id, offer_id, segment, ts, context, propensity))
         self.exposure.decided(segment, offer_id)
@@ -140,7 +139,7 @@ class OfferModel:
         """Move event time on; learn every decision whose window closed. How many resolved."""
         resolved = self.join.advance(now_ms)
         for pending, reward in resolved:
-            self.policy.learn(pending.offer_id, pending.context, pending.segment, reward, pending.user_id)
+            self.policy.learn(pending.offer_id, pending.context, pending.segment, reward)
             self.exposure.resolved(pending.segment, pending.offer_id, reward)
             self.resolved += 1
             if reward > 0:
@@ -149,7 +148,6 @@ class OfferModel:
 
     def forget_user(self, user_id: str) -> None:
         self.forgotten += self.join.forget_user(user_id)
-        self.policy.forget_user(user_id)
 
     def describe(self, fields: Any) -> dict:
         last_ts, decision_id, offer_id = fields

@@ -75,13 +75,7 @@ def make_offer_model(settings: Settings, catalogue: Catalogue | None = None, pur
     """Next-best offer: the settings' bandit, floor, triggers and cap; off until the catalogue has offers."""
     return OfferModel(
         catalogue if catalogue is not None else Catalogue(),
-        OfferPolicy(
-            settings.offers_policy,
-            floor=settings.offers_floor,
-            strength=settings.offers_hts_strength,
-            prior=settings.offers_hts_prior,
-            draw=settings.offers_hts_draw,
-        ),
+        OfferPolicy(settings.offers_policy, floor=settings.offers_floor),
         window_ms=int(settings.conversion_window_s * 1000),
         triggers=settings.offers_trigger_types,
         min_interval_ms=int(settings.offers_min_interval_s * 1000),

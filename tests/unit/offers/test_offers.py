@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from scorer.datasets import SIMULATED_OFFERS, TrafficGenerator, offer_truth, read_obd
 from scorer.events import ClickEvent, ConsentEvent, PurchaseEvent, PurchaseItem
-from scorer.offers import Catalogue, Offer, OfferModel, OfferPolicy, RewardTally, estimate, win_probabilities
+from scorer.offers import Catalogue, Offer, OfferModel, OfferPolicy, RewardTally, estimate
 from scorer.propensity import PropensityModel
 from scorer.scoring import ScoringEngine, ScoringPipeline
 from scorer.scoring.store import MemoryStore
@@ -139,68 +139,6 @@ def test_logged_propensity_is_the_policys_probability():
     assert sum(probabilities.values()) == pytest.approx(1.0) and min(probabilities.values()) == pytest.approx(0.05)
     chosen, p = policy.choose(("a", "b", "c", "d"), context, "new", 0.5, 0.0)
     assert p == pytest.approx(probabilities[chosen])
-
-
-def hts_policy(draw: str, prior: str = "context") -> OfferPolicy:
-    """An ``hts`` policy that has learned from a few users: u1 clicks ``a``, u2 clicks ``c``, u3 nothing."""
-    policy = OfferPolicy("hts", floor=0.2, seed=1, strength=20.0, prior=prior, draw=draw)
-    rng = np.random.default_rng(0)
-    for i in range(300):
-        user = ("u1", "u2", "u3")[i % 3]
-        offer = "abcd"[int(rng.integers(0, 4))]
-        clicked = (user == "u1" and offer == "a") or (user == "u2" and offer == "c")
-        policy.learn(offer, {"bias": 1.0, "sessions_total": float(i % 5)}, "new", float(clicked and rng.random() < 0.6), user=user)
-    return policy
-
-
-@pytest.mark.parametrize("prior", ["context", "segment", "population"])
-@pytest.mark.parametrize("draw", ["mean", "thompson"])
-def test_hts_logged_propensity_is_the_probability_of_the_choice(draw, prior):
-    policy = hts_policy(draw, prior)
-    eligible, context = ("a", "b", "c", "d"), {"bias": 1.0, "sessions_total": 2.0}
-    for user in ("u1", "u2", "u3", "stranger"):
-        probabilities = policy.probabilities(eligible, context, "new", user=user)
-        assert sum(probabilities.values()) == pytest.approx(1.0)
-        assert min(probabilities.values()) >= 0.2 / 4 - 1e-12
-        # Every draw logs the probability the policy gives its choice...
-        chosen = {offer: 0 for offer in eligible}
-        # (a grid of the two uniforms: a fifth of u_explore below the floor, u_pick fine)
-        explores, picks = (np.arange(10) + 0.5) / 10, (np.arange(400) + 0.5) / 400
-        for u_explore in explores:
-            for u_pick in picks:
-                offer, p = policy.choose(eligible, context, "new", float(u_explore), float(u_pick), user=user)
-                assert p == pytest.approx(probabilities[offer], abs=1e-12)
-                chosen[offer] += 1
-        # ...and that probability is how often the draws choose it.
-        for offer in eligible:
-            assert chosen[offer] / (explores.size * picks.size) == pytest.approx(probabilities[offer], abs=0.006)
-    # The users' own answers tell them apart: u1 gets a, u2 gets c, most of the time.
-    assert max(policy.probabilities(eligible, context, "new", user="u1").items(), key=lambda kv: kv[1])[0] == "a"
-    assert max(policy.probabilities(eligible, context, "new", user="u2").items(), key=lambda kv: kv[1])[0] == "c"
-
-
-def test_hts_thompson_probabilities_are_those_of_posterior_draws():
-    rng = np.random.default_rng(0)
-    alphas, betas = np.array([3.0, 12.0, 1.5, 40.0]), np.array([60.0, 150.0, 20.0, 700.0])
-    draws = rng.beta(alphas[:, None], betas[:, None], size=(4, 400_000))
-    sampled = np.bincount(draws.argmax(axis=0), minlength=4) / draws.shape[1]
-    assert win_probabilities(alphas, betas) == pytest.approx(sampled, abs=0.003)
-    assert win_probabilities(np.array([5.0]), np.array([5.0])) == pytest.approx([1.0])
-
-
-def test_hts_forgets_an_erased_users_counts():
-    m = OfferModel(Catalogue([Offer("a"), Offer("b")]), OfferPolicy("hts", floor=0.1), window_ms=W_MS)
-    engine = engine_with(m)
-    engine.process(0, 0, 0, b"u1", view("e1", T0))
-    (decision,) = [out for name, out in engine.outputs if name == "offers"]
-    engine.process(0, 0, 1, b"u2", view("e2", T0, user="u2"))
-    assert m.feedback(decision.decision_id, "click", T0 + 5_000) == "joined"
-    engine.process(0, 0, 2, b"u3", view("e3", T0 + W_MS + 60_000, user="u3"))  # both windows close
-    assert m.policy.user_counts("u1") == {decision.offer_id: (1.0, 1.0)} and sum(n for n, _ in m.policy.user_counts("u2").values()) == 1
-    engine.apply_consent(2, 0, 0, b"u1", ConsentEvent("c1", "u1", T0 + W_MS + 61_000, "erase"))
-    assert m.policy.user_counts("u1") == {} and "u1" not in m.policy._users
-    assert m.policy.user_counts("u2") != {}  # others keep theirs; the shared counts hold no user
-    assert all(isinstance(key, tuple) and "u1" not in key for key in m.policy._shared)
 
 
 def test_schemas_accept_what_is_published():
