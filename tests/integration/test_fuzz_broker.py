@@ -64,7 +64,9 @@ def test_fuzzed_input_is_dead_lettered_or_scored_and_offsets_reach_the_end(setti
             expected_dead += 1
             expected_reasons[reasons_wanted[kind]] = expected_reasons.get(reasons_wanted[kind], 0) + 1
     out.flush(30)
-    assert len(messages) > 1_500 and expected_dead > 700 and expected_scores > 300
+    # The draw is derandomized, yet its size moves between environments (1,551 to 1,807 messages
+    # seen, 282 to 440 valid): the test needs only enough of each kind.
+    assert len(messages) > 1_200 and expected_dead > 700 and expected_scores > 200
 
     worker = start_worker_for(settings)
     dead = consume(settings, settings.topic_dlq, expected=expected_dead, timeout_s=120)
