@@ -31,7 +31,10 @@ True
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import pickle
+import zlib
 from typing import Any
 
 from scorer.events import OfferDecision, PurchaseEvent
@@ -148,6 +151,50 @@ class OfferModel:
 
     def forget_user(self, user_id: str) -> None:
         self.forgotten += self.join.forget_user(user_id)
+
+    def to_state(self) -> dict[str, Any]:
+        """The policy and the counters, JSON-ready, for the worker's sealed model snapshot.
+
+        The policy is River objects (a regression per offer, or a bandit per segment, with
+        their random generators), so it travels as a pickle, base64 inside the snapshot:
+        the snapshot's tag covers it and is checked before anything is decoded, as for the
+        propensity model. Pending decisions are not saved: their feedback is read by the
+        owner of each user's partition, which after a restart or a rebalance may be
+        another worker; a restart loses at most one window of rewards.
+        """
+        exposure = self.exposure
+        return {
+            "kind": self.policy.kind,
+            "policy": base64.b64encode(zlib.compress(pickle.dumps(self.policy, protocol=pickle.HIGHEST_PROTOCOL), 1)).decode(),
+            "counters": [self.decisions, self.resolved, self.rewarded, self.capped],
+            # Event time: decisions made after a restart resolve when their window has closed on it.
+            "clock": self.join.clock,
+            "exposure": [
+                [segment, offer, n, exposure.resolved_n.get((segment, offer), 0), exposure.rewarded.get((segment, offer), 0)]
+                for (segment, offer), n in exposure.decisions.items()
+            ],
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`to_state`'s output; ``state`` must come from an authenticated snapshot.
+
+        A policy of another kind than this worker's (``SCORER_OFFERS_POLICY`` changed) is
+        not loaded: the new bandit starts fresh. The floor stays this worker's setting.
+        """
+        if state.get("kind") != self.policy.kind:
+            return
+        policy = pickle.loads(zlib.decompress(base64.b64decode(state["policy"])))  # noqa: S301 (authenticated, see above)
+        policy.floor = self.policy.floor
+        self.policy = policy
+        self.decisions, self.resolved, self.rewarded, self.capped = (int(n) for n in state["counters"])
+        self.join.clock = max(self.join.clock, int(state["clock"]))
+        self.exposure = ExposureStats()
+        for segment, offer, n, resolved, rewarded in state["exposure"]:
+            self.exposure.decisions[segment, offer] = int(n)
+            if resolved:
+                self.exposure.resolved_n[segment, offer] = int(resolved)
+            if rewarded:
+                self.exposure.rewarded[segment, offer] = int(rewarded)
 
     def describe(self, fields: Any) -> dict:
         last_ts, decision_id, offer_id = fields

@@ -7,7 +7,7 @@ topic back and resumes from the newest snapshot whose tag verifies; a snapshot
 that fails the check is logged, counted and skipped, never deserialized.
 
 The per-user models' global state (the lifetime-value sample and parameters, the
-segment model's quantiles, scaler and cluster centres) rides in
+segment model's quantiles, scaler and cluster centres, the offer policy) rides in
 the snapshot's ``extra`` under ``user_models``, by model name, for models that offer
 ``to_state``/``load_state``; their per-user fields are in the user records already.
 

@@ -1,5 +1,6 @@
-"""The propensity model (and the lifetime-value sample) survives a restart through its sealed snapshot, and a forged one is refused."""
+"""The propensity model (with the lifetime-value sample, the segment model and the offer policy) survives a restart through its sealed snapshot, and a forged one is refused."""
 
+import time
 import urllib.error
 import urllib.request
 
@@ -46,6 +47,13 @@ def test_model_resumes_after_restart_and_refuses_a_snapshot_sealed_with_another_
     first, second = events(0, 300), events(300, 400)
 
     worker = start_worker_for(settings)
+    out = producer(settings)
+    out.produce(settings.topic_offers, key=b"ten_off", value=orjson.dumps({"offer_id": "ten_off"}))
+    out.produce(settings.topic_offers, key=b"free_ship", value=orjson.dumps({"offer_id": "free_ship"}))
+    out.flush(10)
+    deadline = time.monotonic() + 30
+    while len(get(settings, "/offers", token="t0ken")["offers"]) < 2 and time.monotonic() < deadline:
+        time.sleep(0.3)
     send(settings, first)
     clicks = sum(kind == "click" for kind, _ in first)
     assert len(consume(settings, settings.topic_scores_propensity, expected=clicks)) == clicks
@@ -59,6 +67,8 @@ def test_model_resumes_after_restart_and_refuses_a_snapshot_sealed_with_another_
     assert learned > 0
     assert before["quality"]["cumulative"]["count"] == learned
     assert before["clv"]["sample"] == 1  # user-0 buys
+    offers_before, segments_before = get(settings, "/offers", token="t0ken"), get(settings, "/segments", token="t0ken")
+    assert offers_before["resolved"] > 0 and segments_before["updates_learned"] > 0
     assert worker.stop() == 0  # a graceful stop writes a last snapshot
 
     worker = start_worker_for(settings)
@@ -68,6 +78,12 @@ def test_model_resumes_after_restart_and_refuses_a_snapshot_sealed_with_another_
     assert after["quality"]["cumulative"]["count"] == learned
     # The lifetime-value sample and parameters ride in the same snapshot.
     assert after["clv"] == before["clv"]
+    # So do the offer policy (its version counts what it learned) and the segment model's quantiles.
+    offers_after, segments_after = get(settings, "/offers", token="t0ken"), get(settings, "/segments", token="t0ken")
+    assert offers_after["policy_version"] == offers_before["policy_version"]
+    assert offers_after["by_segment"] == offers_before["by_segment"]
+    assert segments_after["updates_learned"] == segments_before["updates_learned"]
+    assert segments_after["rfm_cuts"] == segments_before["rfm_cuts"]
     send(settings, second)
     total = clicks + sum(kind == "click" for kind, _ in second)
     scores = [orjson.loads(m.value()) for m in consume(settings, settings.topic_scores_propensity, expected=total)]

@@ -183,3 +183,32 @@ def test_obd_reader():
     log = read_obd(OBD)
     assert len(log) == 10_000 and log.clicks.sum() == 38 and log.n_items == 80
     assert np.allclose(log.propensities, 1 / 80) and log.affinity.shape == (10_000, 80)
+
+
+@pytest.mark.parametrize("kind", ["linucb", "epsilon", "thompson"])
+def test_a_policy_restored_from_a_sealed_snapshot_decides_as_the_original(kind):
+    from scorer.scoring import ModelSnapshot, seal, unseal
+
+    def fresh() -> OfferModel:
+        return OfferModel(Catalogue([Offer("a"), Offer("b"), Offer("c")]), OfferPolicy(kind, floor=0.1), window_ms=W_MS)
+
+    original = fresh()
+    for n in range(300):
+        _, decision = original.observe(None, view(f"e{n}", T0 + n * 60_000, user=f"u{n % 7}"), State())
+        if decision is not None and decision.offer_id == "b" and n % 3:
+            original.feedback(decision.decision_id, "click", T0 + n * 60_000 + 1_000)
+    original.advance(T0 + 400 * 60_000)
+    assert original.policy.updates > 200 and original.rewarded > 0
+    key = b"k" * 32
+    sealed = seal(ModelSnapshot(PropensityModel("logreg", "t"), extra={"user_models": {"offers": original.to_state()}}), key)
+    restored = fresh()
+    restored.load_state(unseal(sealed, key).extra["user_models"]["offers"])
+    assert restored.version == original.version and restored.summary()["by_segment"] == original.summary()["by_segment"]
+    # The same events from here on: the same decisions, down to their logged propensities.
+    for n in range(300, 340):
+        event = view(f"e{n}", T0 + n * 60_000, user=f"u{n % 7}")
+        assert restored.observe(None, event, State())[1] == original.observe(None, event, State())[1]
+    # Another bandit configured: the saved one is not loaded.
+    other = OfferModel(Catalogue([Offer("a")]), OfferPolicy("epsilon" if kind != "epsilon" else "linucb"), window_ms=W_MS)
+    other.load_state(original.to_state())
+    assert other.policy.updates == 0 and other.decisions == 0
