@@ -37,7 +37,7 @@ __all__ = ["CLIP", "FEATURE_NAMES", "FeatureBuilder", "VECTOR_VERSION", "bounded
 
 #: Version of the transform below: a change to it (or to the features) makes earlier model
 #: snapshots unusable, and :mod:`scorer.scoring.snapshot` refuses them.
-VECTOR_VERSION = 1
+VECTOR_VERSION = 2  # 2: no time of day or day of week
 
 #: Largest magnitude of a value handed to a model, after the log compression:
 #: ``log1p(5e21)`` is 50, far beyond any count or sum of real money.

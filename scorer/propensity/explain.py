@@ -28,15 +28,8 @@ from collections.abc import Mapping
 from river import base, compose, linear_model
 
 
-#: Features that describe when the click happened, not what the user did: they stay in the
-#: model (purchase rates do follow the clock) but are never given as reasons, since a
-#: marketer cannot act on the hour. On REES46 the hour was among the top three reasons of
-#: 99.9 % of scores.
-CONTEXT_FEATURES = frozenset({"hour_sin", "hour_cos", "dow_sin", "dow_cos"})
-
-
 def reasons(classifier: base.Classifier, x: Mapping[str, float], k: int = 3) -> list[tuple[str, float]]:
-    """The ``k`` largest contributions to the score of ``x``, by absolute value, time of day aside.
+    """The ``k`` largest contributions to the score of ``x``, by absolute value.
 
     Features that did not move the score (a zero weight) are
     never reasons, nor is a non-finite contribution (a diverged weight must not
@@ -46,7 +39,7 @@ def reasons(classifier: base.Classifier, x: Mapping[str, float], k: int = 3) -> 
     found = [
         (name, value)
         for name, value in contributions(classifier, x).items()
-        if value and math.isfinite(value) and name not in CONTEXT_FEATURES
+        if value and math.isfinite(value)
     ]
     # The k first of the full order, without sorting all of it (a few dozen features a click).
     return heapq.nsmallest(k, found, key=lambda item: (-abs(item[1]), item[0]))

@@ -103,6 +103,8 @@ class ScoringPipeline:
         self.quality = quality if quality is not None else QualityTracker()
         self.explain = explain
         self.duplicates = 0
+        # Resolved examples whose vector has another width than today's features: not learned.
+        self.stale_examples = 0
         # Examples learned by this pipeline, whatever model holds them: a promoted
         # challenger has learned fewer than the champion it replaces.
         self.learned = 0
@@ -161,7 +163,13 @@ class ScoringPipeline:
         return items[0][0] + self.window_ms if items else None
 
     def _learn(self, resolved: list[Resolved]) -> None:
+        width = len(FEATURE_NAMES)
         for example in resolved:
+            if len(example.values) != width:
+                # Kept in a record under another feature vector (before an upgrade): its values
+                # would land on the wrong features. Counted, not learned; one window's worth at most.
+                self.stale_examples += 1
+                continue
             self.on_resolved(example)
 
     def learn_example(self, example: Resolved) -> None:

@@ -144,3 +144,15 @@ def test_learned_counts_survive_a_challenger_promotion():
     assert pipeline.learned == 6_000 > pipeline.model.learned
     assert pipeline.quality.report()["cumulative"]["count"] == 6_000
 
+
+
+def test_an_example_kept_under_another_feature_vector_is_not_learned():
+    from scorer.features import FEATURE_NAMES
+    from scorer.propensity import PropensityModel, Resolved
+    from scorer.scoring import ScoringPipeline
+
+    pipeline = ScoringPipeline(PropensityModel("logreg", "t"))
+    old = Resolved([0.5] * (len(FEATURE_NAMES) + 4), True, 0.1, 1_000, "new||")
+    now = Resolved([0.5] * len(FEATURE_NAMES), True, 0.1, 1_000, "new||")
+    pipeline._learn([old, now])
+    assert pipeline.stale_examples == 1 and pipeline.learned == 1
