@@ -1,6 +1,4 @@
-"""The two places the worker adjusts Faust: how long a fetch may wait, and where an uncommitted partition starts.
-
-How long the worker's Kafka consumer lets a broker hold a fetch with no data.
+"""How long the worker's Kafka consumer lets a broker hold a fetch with no data.
 
 faust-streaming 0.15 creates its aiokafka consumer with ``fetch_max_wait_ms``
 fixed at 1,500. Kafka answers a fetch as soon as any data is there, but the
@@ -13,10 +11,8 @@ short one costs a few idle requests a second and nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from faust.transport.consumer import Consumer
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 _original = AIOKafkaConsumerThread._create_worker_consumer
@@ -32,57 +28,3 @@ def limit_fetch_wait(max_wait_ms: int) -> None:
         return consumer
 
     AIOKafkaConsumerThread._create_worker_consumer = create  # type: ignore[method-assign]
-
-
-_original_perform_seek = Consumer.perform_seek
-
-
-def seek_uncommitted_to_beginning(topics: Iterable[str]) -> None:
-    """After a rebalance, put partitions the group never committed back at their first unprocessed offset.
-
-    Faust drops, unacked, every message fetched under an older group generation or
-    while flow is stopped, expecting the seek to committed offsets that follows each
-    assignment to fetch them again. aiokafka's ``seek_to_committed`` only seeks where
-    a committed offset above 0 exists, so on a partition the group never committed
-    the consumer stays where it was: a message fetched in that window (seen as the
-    first click of a partition lost while three workers formed their group) is never
-    delivered, and the offsets acked after it commit past it. The scorer resets to
-    the earliest offset (``consumer_auto_offset_reset="earliest"``), so such a
-    partition is sought to the first offset this consumer has not acked since 0
-    (0 when it acked nothing): the dropped message comes again, and what was already
-    processed before the seek (the fetcher can run before it) is not read twice.
-    """
-
-    inputs = frozenset(topics)
-
-    async def perform_seek(self: Consumer) -> None:
-        await _original_perform_seek(self)
-        # Just refreshed from the group: no entry (or 0) means never committed. Only the
-        # input topics: changelog partitions are positioned by table recovery.
-        for tp in self.assignment():
-            if tp.topic in inputs and not self._committed_offset.get(tp):
-                await self.seek(tp, first_unacked(self._acked.get(tp, ()), self._gap.get(tp)))
-
-    Consumer.perform_seek = perform_seek  # type: ignore[method-assign]
-
-
-def first_unacked(acked: Iterable[int], gaps: Any = None) -> int:
-    """The first offset from 0 that is neither acked nor in a gap (offsets with no message).
-
-    >>> first_unacked([0, 1, 2, 5]), first_unacked([1, 2]), first_unacked([])
-    (3, 0, 0)
-    >>> from intervaltree import Interval  # Faust's gaps: offsets 2 and 3 hold no message
-    >>> first_unacked([0, 1, 4, 6], [Interval(2, 4)])
-    5
-    """
-    position = 0
-    skipped = sorted((interval.begin, interval.end) for interval in gaps) if gaps else []
-    for offset in sorted(set(acked)):
-        while skipped and skipped[0][0] <= position:
-            position = max(position, skipped.pop(0)[1])
-        if offset < position:
-            continue
-        if offset != position:
-            break
-        position += 1
-    return position
