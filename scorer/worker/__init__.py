@@ -23,6 +23,7 @@ _EXPORTS = {
     "make_lifetime_value": "wiring",
     "make_segments": "wiring",
     "make_user_models": "wiring",
+    "user_model": "wiring",
     "make_offer_model": "wiring",
     "EventProcessor": "processor",
     "PartitionedStore": "state",

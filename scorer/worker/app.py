@@ -17,10 +17,8 @@ from typing import Any
 import faust
 from faust.types import TP, ConsumerT
 
-from scorer.clv import LifetimeValue
 from scorer.kafka import Publisher, faust_credentials, topic_epochs
 from scorer.scoring import InputAligner
-from scorer.segments import SegmentModel
 from scorer.settings import Settings
 from scorer.worker.checkpoints import Checkpoints, ModelCheckpointer
 from scorer.worker.faust_patches import limit_fetch_wait
@@ -31,7 +29,7 @@ from scorer.worker.state import PartitionedStore, RecordCache
 from scorer.worker.training import POSITION_KEY as TRAINING_POSITION
 from scorer.worker.training import SharedTraining
 from scorer.worker.web import add_views, health
-from scorer.worker.wiring import make_pipeline, make_recommender, make_user_models
+from scorer.worker.wiring import make_pipeline, make_recommender, make_user_models, user_model
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +112,7 @@ class Worker:
         resumed_positions = self.checkpointer.resume()
         if settings.training == "shared":
             start = resumed_positions.get(TRAINING_POSITION, 0)
-            clv = next((model for model in self.user_models if isinstance(model, LifetimeValue)), None)
-            segments = next((model for model in self.user_models if isinstance(model, SegmentModel)), None)
+            clv, segments = user_model(self.user_models, "clv"), user_model(self.user_models, "segments")
             training = self.training = SharedTraining(settings, self.pipeline, self.publisher, start, clv=clv, segments=segments)
 
             async def learn_shared() -> None:

@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from scorer.events import InvalidEvent, partition_for
 from scorer.offers import InvalidOffer, OfferModel, decode_feedback, decode_offer
+from scorer.worker.wiring import user_model
 
 __all__ = ["OfferExposure", "OfferInputs", "offer_on_request"]
 
@@ -122,11 +123,6 @@ def offer_on_request(
     return orjson.loads(payload)
 
 
-def offer_model(user_models: Any) -> OfferModel | None:
-    """The worker's offer model among its per-user models."""
-    return next((m for m in user_models if isinstance(m, OfferModel)), None)
-
-
 async def run_offer_inputs(worker: Any, idle_s: float = 0.2) -> None:
     """Read the catalogue and the feedback for as long as the worker runs (started by the Faust app)."""
     from confluent_kafka import TopicPartition
@@ -136,7 +132,7 @@ async def run_offer_inputs(worker: Any, idle_s: float = 0.2) -> None:
     settings = worker.settings
     while worker.processor is None:
         await asyncio.sleep(idle_s)
-    model = offer_model(worker.processor.engine.user_models)
+    model = user_model(worker.user_models, "offers")
     if model is None:
         return
     exposure = OfferExposure(worker.metrics.registry)

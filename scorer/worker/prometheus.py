@@ -24,6 +24,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from scorer.events import CLICK_TYPES, CONSENT_ACTIONS
 from scorer.segments import RFM_SEGMENTS
 from scorer.settings import Settings
+from scorer.worker.wiring import user_model
 
 __all__ = ["CONTENT_TYPE_LATEST", "GaugeRefresher", "REJECT_REASONS", "ScorerMetrics"]
 
@@ -327,6 +328,6 @@ class GaugeRefresher:
         for name in ("hr10", "hr20", "mrr10", "mrr20"):
             metrics.next_item.labels(metric=name).set(getattr(live, name))
         metrics.next_item_lists.set(live.count)
-        for model in processor.engine.user_models:
-            if model.name == "segments":
-                metrics.update_segments(model.summary())
+        segments = user_model(processor.engine.user_models, "segments")
+        if segments is not None:
+            metrics.update_segments(segments.summary())

@@ -19,13 +19,14 @@ from scorer.scoring import InputAligner, ScoringPipeline
 from scorer.settings import Settings
 from scorer.worker.checkpoints import ModelCheckpointer
 from scorer.worker.offers import offer_on_request
+from scorer.worker.wiring import user_model
 from scorer.worker.processor import EventProcessor
 from scorer.worker.recommender_feed import RecommenderFeed
 from scorer.worker.training import SharedTraining
 
 __all__ = [
     "MAX_LIST_K", "WorkerView", "add_views", "authorized", "broker_state", "describe_models", "describe_segments",
-    "describe_user", "health", "recommend_for", "user_model",
+    "describe_user", "health", "recommend_for",
 ]
 
 
@@ -127,13 +128,8 @@ def describe_models(view: WorkerView, now_s: float) -> dict[str, Any]:
             "resumed_from": checkpointer.resumed_from,
         },
         "recommender": view.recommender_feed.status() if view.recommender_feed is not None else {"feed": "owned"},
-        "clv": clv.parameters() if (clv := user_model(view, "clv")) is not None else None,
+        "clv": clv.parameters() if (clv := user_model(view.user_models, "clv")) is not None else None,
     }
-
-
-def user_model(view: WorkerView, name: str) -> Any | None:
-    """The worker's per-user model called ``name``, or None when it is not enabled."""
-    return next((model for model in view.user_models if model.name == name), None)
 
 
 def describe_segments(view: WorkerView) -> dict[str, Any] | None:
@@ -144,7 +140,7 @@ def describe_segments(view: WorkerView) -> dict[str, Any] | None:
     the quality window, ``None`` before a label resolved there): the mean propensity
     of a segment is that of its scored clicks, judged by the segment they were in.
     """
-    model = user_model(view, "segments")
+    model = user_model(view.user_models, "segments")
     if model is None:
         return None
     summary = model.summary()
@@ -265,7 +261,7 @@ def add_views(app: Any, users: Any, view: WorkerView, exposition: Callable[[], t
         denied = refused(web, request)
         if denied is not None:
             return denied
-        model = user_model(view, "offers")
+        model = user_model(view.user_models, "offers")
         if model is None:
             return web.json({"error": "no offer model on this worker yet"}, status=404)
         return web.json(model.summary())
@@ -277,7 +273,7 @@ def add_views(app: Any, users: Any, view: WorkerView, exposition: Callable[[], t
         denied = refused(web, request)
         if denied is not None:
             return denied
-        model = user_model(view, "offers")
+        model = user_model(view.user_models, "offers")
         if model is None or view.processor is None:
             return web.json({"error": "no offer model on this worker yet"}, status=404)
         # The request's own id seeds the decision's draws (a triggered decision uses the event's id).

@@ -7,6 +7,9 @@ has to import the per-message hot path to get it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from scorer.clv import LifetimeValue
 from scorer.offers import Catalogue, OfferModel, OfferPolicy
 from scorer.propensity import ChampionChallenger, PropensityModel, QualityTracker
@@ -15,7 +18,7 @@ from scorer.scoring import ListPolicy, ScoringPipeline, UserModel
 from scorer.segments import Clusters, SegmentModel
 from scorer.settings import Settings
 
-__all__ = ["list_policy", "make_lifetime_value", "make_offer_model", "make_pipeline", "make_recommender", "make_segments", "make_user_models"]
+__all__ = ["list_policy", "make_lifetime_value", "make_offer_model", "make_pipeline", "make_recommender", "make_segments", "make_user_models", "user_model"]
 
 
 def list_policy(settings: Settings) -> ListPolicy:
@@ -69,6 +72,11 @@ def make_user_models(settings: Settings, lineage: str = "seg") -> list[UserModel
     models: list[UserModel] = [make_lifetime_value(settings), make_segments(settings, lineage)]
     models.append(make_offer_model(settings))
     return models
+
+
+def user_model(models: Iterable[UserModel], name: str) -> Any | None:
+    """The per-user model called ``name`` among ``models``, or None when it is not built."""
+    return next((model for model in models if model.name == name), None)
 
 
 def make_offer_model(settings: Settings, catalogue: Catalogue | None = None, purchase_reward: bool | None = None) -> OfferModel:
