@@ -72,6 +72,8 @@ _MARKER = ".installed.json"
 _SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
 _SASL_MECHANISMS = ("PLAIN", *_SCRAM_MECHANISMS)
 _RESERVED_LISTENERS = ("INTERNAL", "CONTROLLER")
+#: What Kafka (3.x and 4.x in KRaft mode) logs once every listener is bound and serving.
+_STARTED = b"Kafka Server started"
 # Names and passwords go unquoted into --add-scram and quoted into JAAS configs; these
 # characters would need escaping rules that differ between the two, so they are refused.
 _CREDENTIAL = re.compile(r'^[^\s"\\,=\[\];]+$')
@@ -494,6 +496,7 @@ class ApacheKafka:
         self._client_ports = dict(zip(names, client_ports))
         self._cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         self._process: subprocess.Popen[bytes] | None = None
+        self._log_start = 0
         self.format_seconds: float | None = None
         """Wall time of the last storage format, or None if the log dir was already formatted."""
         self.start_seconds: float | None = None
@@ -737,6 +740,7 @@ class ApacheKafka:
                 f"==== starting Apache Kafka at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode()
             )
             log.flush()
+            self._log_start = log.tell()
             self._process = subprocess.Popen(
                 self._java_command("kafka.Kafka", str(self.config_path)),
                 stdin=subprocess.DEVNULL,
@@ -778,12 +782,28 @@ class ApacheKafka:
                     timeout=max(0.5, min(2.0, deadline - time.monotonic()))
                 )
                 if metadata.brokers:
-                    return
+                    break
             except KafkaException:
                 pass
             if time.monotonic() > deadline:
                 self._fail(f"no metadata answer within {self.start_timeout:.0f} s")
             time.sleep(0.1)
+        # Kafka opens its listeners one after another once request processing is enabled, so
+        # the internal one can answer while a client port's bind is still to fail (a port
+        # another process took accepts connections too). Started is what the server says last.
+        while not self._logged_since_start(_STARTED):
+            self._check_alive()
+            if time.monotonic() > deadline:
+                self._fail(f"not started within {self.start_timeout:.0f} s")
+            time.sleep(0.05)
+
+    def _logged_since_start(self, text: bytes) -> bool:
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(self._log_start)
+                return text in log.read()
+        except OSError:
+            return False
 
     def _check_alive(self) -> None:
         assert self._process is not None
