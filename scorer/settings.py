@@ -24,7 +24,7 @@ from scorer.propensity import CONVERSION_WINDOW_S
 
 ENV_PREFIX = "SCORER_"
 #: Recommender components whose blend weights SCORER_RECO_WEIGHTS sets.
-RECO_COMPONENTS = ("repeat", "cooccurrence", "knn", "popularity")
+RECO_COMPONENTS = ("repeat", "cooccurrence", "transitions", "knn", "popularity")
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
@@ -107,8 +107,8 @@ class Settings:
         5.0, "At most one list per user per this many seconds of event time (carts and purchases excepted)."
     )
     reco_weights: str = _setting(
-        "repeat=2.0,cooccurrence=1.0,knn=1.0,popularity=0.1",
-        "Blend weights of the recommenders: in-session repeats, co-occurrence, session-kNN, popularity.",
+        "repeat=2.0,cooccurrence=1.0,transitions=2.0,knn=1.0,popularity=0.1",
+        "Blend weights of the recommenders: in-session repeats, co-occurrence, sequential rules on the last two views, session-kNN, popularity.",
     )
     reco_exclude_purchased: bool = _setting(True, "Never recommend what the user already bought.")
     reco_exclude_cart: bool = _setting(False, "Never recommend what is in the user's cart.")

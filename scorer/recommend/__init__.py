@@ -2,7 +2,7 @@
 
 Pure (events, numpy). ``forward_decay`` gives event-time decay without touching every
 weight, ``session`` is what a user's record keeps for the recommender, ``cooccurrence``,
-``session_knn`` and ``popularity`` are the three models, ``recommender`` blends them, ``replica`` is a worker's copy fed
+``transitions`` (sequential rules on the last two views), ``session_knn`` and ``popularity`` are the models, ``recommender`` blends them, ``replica`` is a worker's copy fed
 every user's events, and ``metrics`` measures lists prequentially (HR and MRR). A sibling of ``propensity``.
 """
 
@@ -11,6 +11,7 @@ from scorer.recommend.eviction import FORGET_BELOW, decayed_away, least_used
 from scorer.recommend.session import SESSION_ITEM_TYPES, SessionItems
 from scorer.recommend.cooccurrence import CoOccurrence
 from scorer.recommend.session_knn import SessionKNN
+from scorer.recommend.transitions import PairTransitions
 from scorer.recommend.popularity import Popularity
 from scorer.recommend.recommender import POPULAR, POPULAR_IN_CATEGORY, SESSION, Recommendation, Recommender, RecommenderConfig
 from scorer.recommend.replica import RecommenderReplica
@@ -23,6 +24,7 @@ __all__ = [
     "NextItemEvaluator",
     "NextItemMetrics",
     "POPULAR",
+    "PairTransitions",
     "POPULAR_IN_CATEGORY",
     "Popularity",
     "Recommendation",

@@ -60,6 +60,19 @@ def test_an_item_always_followed_by_another_is_recommended_after_it():
     assert [item for item in ranked if item != "phone"][0] == "case"
 
 
+def test_what_followed_the_last_two_views_ranks_first_after_the_item_itself():
+    # a b -> c in many sessions, but after b alone d is as common: the pair decides.
+    reco = Recommender(RecommenderConfig(k=3, knn_weight=0.0, popularity_weight=0.0))
+    clicks = [("a", "b", "c")] * 3 + [("x", "b", "d")] * 3
+    events = [view(n * 3 + p, f"u{n}", item, T0 + n * MINUTE + p, f"s{n}") for n, items in enumerate(clicks) for p, item in enumerate(items)]
+    feed(reco, events)
+    me = SessionItems()
+    for p, item in enumerate(["a", "b"]):
+        reco.observe(me, view(100 + p, "me", item, T0 + 60 * MINUTE + p, "mine"))
+    assert items_of(reco.recommend(me, None))[:2] == ["b", "c"]
+    assert reco.transitions.scores(["a", "b"]) == pytest.approx({"c": 0.75}, rel=1e-2)
+
+
 def test_purchased_items_are_excluded_and_cart_items_only_when_asked():
     history = shop_history()
     for exclude_cart, expect_case in [(False, True), (True, False)]:
@@ -200,6 +213,8 @@ TIGHT = RecommenderConfig(
     popularity_half_life_s=600.0,
     max_categories=2,
     max_items=10,
+    transitions_next=2,
+    transitions_pairs=5,
 )
 
 
@@ -221,6 +236,9 @@ def test_memory_stays_within_its_bounds_whatever_the_input(events):
     assert len(pop.overall.weights) <= TIGHT.popularity_top_n
     assert all(len(top.weights) <= TIGHT.popularity_top_n for top in pop.by_category.values())
     assert len(pop.by_category) <= TIGHT.max_categories * 1.1
+    rules = reco.transitions
+    assert len(rules.rows) <= TIGHT.transitions_pairs
+    assert all(0 < len(row) <= TIGHT.transitions_next * 3 // 2 for row in rules.rows.values())
     for session in sessions.values():
         assert len(session.items) <= TIGHT.max_session_items
         assert len(session.cart) <= TIGHT.max_cart and len(session.purchased) <= TIGHT.max_purchased
