@@ -239,11 +239,9 @@ def diagnosis(settings: Settings) -> dict[str, object]:
     return {"owned": sorted(owned(settings) or ()), "accounting": doc.get("accounting"), "publish_failures": failures}
 
 
-# Open bug, seen in 5 of 12 runs: while three workers form their group, a click is folded into
-# its user's state but its score never reaches the topic (a later owner then takes the click for
-# a replay), or the group does not settle in 60 s. The test runs and reports its figures every
-# time; it does not stop the suite until that bug is fixed.
-@pytest.mark.xfail(strict=False, reason="open bug: a click folded but not published while three workers form their group")
+# This test found Faust losing a partition's first clicks while the group formed (a message
+# dropped under an older generation is fetched again only where a committed offset exists);
+# scorer/worker/faust_patches.py seeks never-committed partitions back to their first unacked offset.
 def test_three_workers_one_killed_lose_nothing(kafka, start_worker_for, tmp_path):
     base = worker_settings(kafka.bootstrap, tmp_path, partitions=8)
     group = [base.replace(web_port=free_port(), data_dir=str(tmp_path / f"data-{i}")) for i in range(3)]

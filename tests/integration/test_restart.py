@@ -37,6 +37,14 @@ def send(settings, events):
     out.flush(10)
 
 
+def diagnosis(worker, scores) -> str:
+    """What the restarted worker says it did, and which events have no score, for a failure message."""
+    scored = {orjson.loads(m.value())["event_id"] for m in scores}
+    missing = sorted({f"c{i}" for i in range(400)} - scored)
+    said = [line for line in worker.log_text().splitlines() if "stopping:" in line or "committed offset" in line or "ERROR" in line]
+    return f"missing scores for {missing[:20]}; worker log: {said}"
+
+
 @pytest.mark.parametrize("store", ["memory", "rocksdb"])
 def test_features_after_a_restart_equal_an_uninterrupted_run(settings, start_worker_for, store):
     settings = settings.replace(store=store)
@@ -50,8 +58,10 @@ def test_features_after_a_restart_equal_an_uninterrupted_run(settings, start_wor
     # rocksdb keeps its local files; memory restores everything from the changelog.
     worker = start_worker_for(settings)
     send(settings, second)
-    assert len(consume(settings, settings.topic_scores_propensity, expected=400)) == 400
-    assert worker.stop() == 0
+    scores = consume(settings, settings.topic_scores_propensity, expected=400)
+    stopped = worker.stop()
+    assert len(scores) == 400, diagnosis(worker, scores)
+    assert stopped == 0
 
     changelog = f"{settings.app_id}-{USER_TABLE}-changelog"
     latest = {m.key(): m.value() for m in consume(settings, changelog, expected=10_000, timeout_s=15)}
