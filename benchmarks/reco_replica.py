@@ -10,11 +10,17 @@ process's resident set before and after the replay (the catalogue's id strings i
 "feed" is events learned per second in-process, the bound on catch-up before decoding
 and fetching; the on-demand lists are asked for users with a session still going, as
 ``GET /users/{id}/recommendations?k=20`` asks them.
+
+"loop stall" is the longest an event loop was blocked while the worker's feed saved a
+snapshot, as a ticker coroutine waking every millisecond sees it: ``save`` seals all on
+the loop (the stop's path), ``save_async`` pickles on the loop and compresses and tags in
+a thread (the timer's path).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import random
 import statistics
@@ -24,11 +30,54 @@ from benchmarks.reco_latency import T0, synthetic_sessions
 from scorer.events import ClickEvent
 from scorer.recommend import Recommender, RecommenderReplica
 from scorer.scoring import ModelSnapshot, seal, unseal
+from scorer.settings import Settings
+from scorer.worker import RecommenderFeed
 
 
 def rss_mb() -> float:
     with open(f"/proc/{os.getpid()}/statm") as handle:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+async def _stalled(save) -> tuple[float, float]:
+    """Run ``save()`` (a coroutine function) beside a ticker; the longest gap between ticks and the save's time."""
+    longest = 0.0
+    done = False
+
+    async def ticker() -> None:
+        nonlocal longest
+        last = time.perf_counter()
+        while not done:
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            longest = max(longest, now - last)
+            last = now
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0.01)
+    started = time.perf_counter()
+    await save()
+    took = time.perf_counter() - started
+    done = True
+    await task
+    return longest, took
+
+
+def loop_stalls(replica: RecommenderReplica, positions: dict[str, int]) -> None:
+    produced: list[bytes] = []
+    feed = RecommenderFeed(Settings(model_key="k" * 32), replica, lambda topic, key, value: produced.append(value), consumer=object())
+    feed.positions = dict(positions)
+
+    async def on_loop() -> None:
+        feed.save(1_700_000_000.0)
+
+    async def split() -> None:
+        await feed.save_async(1_700_000_000.0)
+
+    for name, save in (("save (all on the loop)", on_loop), ("save_async (pickle on the loop, zlib+HMAC in a thread)", split)):
+        stall, took = asyncio.run(_stalled(save))
+        print(f"loop stall, {name}: longest {stall:.2f} s, seal and produce {took:.2f} s")
+    print(f"the two snapshots are byte-identical: {produced[0] == produced[1]}")
 
 
 def main() -> None:
@@ -62,6 +111,7 @@ def main() -> None:
     unseal_s = time.perf_counter() - started
     print(f"snapshot: {len(sealed) / 2**20:,.1f} MiB sealed in {seal_s:.2f} s ({len(replica.kept_sessions()):,} sessions kept), "
           f"unsealed in {unseal_s:.2f} s ({len(restored):,} sessions)")
+    loop_stalls(replica, {"clickstream/0": n})
     live = list(replica.kept_sessions())
     users = [rnd.choice(live) for _ in range(args.lists)]
     # Wall time includes whatever else the machine runs; CPU time is this process's alone.

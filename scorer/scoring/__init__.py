@@ -18,7 +18,7 @@ from scorer.scoring.store import MemoryStore, RecordStore
 from scorer.scoring.engine import ListPolicy, ScoringEngine
 from scorer.scoring.user_models import UserModel
 from scorer.scoring.offline import PropensityRun, ScoredClick, label, label_with_users, run_offline
-from scorer.scoring.snapshot import FORMAT_VERSION, MAGIC, ModelSnapshot, SnapshotRejected, seal, unseal
+from scorer.scoring.snapshot import FORMAT_VERSION, MAGIC, ModelSnapshot, SnapshotRejected, finish_seal, seal, serialize, unseal
 
 __all__ = [
     "InputAligner",
@@ -36,11 +36,13 @@ __all__ = [
     "SnapshotRejected",
     "UserModel",
     "UserRecord",
+    "finish_seal",
     "label",
     "label_with_users",
     "run_offline",
     "seal",
     "segment_of",
     "segments_of",
+    "serialize",
     "unseal",
 ]

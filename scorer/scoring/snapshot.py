@@ -67,7 +67,18 @@ import river
 
 from scorer.features import FEATURE_NAMES, VECTOR_VERSION
 
-__all__ = ["FORMAT_VERSION", "LEGACY_MODULES", "MAGIC", "ModelSnapshot", "NonFiniteModel", "SnapshotRejected", "seal", "unseal"]
+__all__ = [
+    "FORMAT_VERSION",
+    "LEGACY_MODULES",
+    "MAGIC",
+    "ModelSnapshot",
+    "NonFiniteModel",
+    "SnapshotRejected",
+    "finish_seal",
+    "seal",
+    "serialize",
+    "unseal",
+]
 
 MAGIC = b"OMSN"
 FORMAT_VERSION = 1
@@ -138,9 +149,22 @@ def seal(snapshot: ModelSnapshot, key: bytes) -> bytes:
 
     Raises ValueError on an empty key, or when ``positions``/``extra`` are not JSON-able, and
     :class:`NonFiniteModel` (a ValueError) for a model with non-finite parameters.
+
+    The same as ``finish_seal(serialize(snapshot), key)``: :func:`serialize` is the part that
+    reads the model (it must not change meanwhile), :func:`finish_seal` only reads bytes.
     """
     if not key:
         raise ValueError("an empty key authenticates nothing")
+    return finish_seal(serialize(snapshot), key)
+
+
+def serialize(snapshot: ModelSnapshot) -> bytes:
+    """The uncompressed body of ``snapshot``: the length-prefixed JSON header and the pickled model.
+
+    The only step of sealing that reads the model, so the only one that needs it to hold
+    still. Raises ValueError when ``positions``/``extra`` are not JSON-able, and
+    :class:`NonFiniteModel` for a model with non-finite parameters.
+    """
     if not _is_finite(snapshot.model):
         raise NonFiniteModel("a model with non-finite parameters is never sealed")
     header = json.dumps(
@@ -154,7 +178,18 @@ def seal(snapshot: ModelSnapshot, key: bytes) -> bytes:
         separators=(",", ":"),
         allow_nan=False,
     ).encode()
-    payload = _HEADER_LENGTH.pack(len(header)) + header + pickle.dumps(snapshot.model, protocol=pickle.HIGHEST_PROTOCOL)
+    return _HEADER_LENGTH.pack(len(header)) + header + pickle.dumps(snapshot.model, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def finish_seal(payload: bytes, key: bytes) -> bytes:
+    """Compress a :func:`serialize` body and tag it under ``key``: the sealed bytes.
+
+    A pure function of two byte strings that touches no model, so it may run in another
+    thread while the model goes on learning (zlib and hashlib release the GIL on large
+    buffers). Raises ValueError on an empty key.
+    """
+    if not key:
+        raise ValueError("an empty key authenticates nothing")
     body = zlib.compress(payload, _ZLIB_LEVEL)
     prefix = MAGIC + bytes([FORMAT_VERSION])
     return prefix + _tag(key, prefix, body) + body

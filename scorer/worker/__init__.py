@@ -32,6 +32,7 @@ _EXPORTS = {
     "ModelCheckpointer": "checkpoints",
     "POSITION_KEY": "training",
     "SharedTraining": "training",
+    "RecommenderFeed": "recommender_feed",
     "CONTENT_TYPE_LATEST": "prometheus",
     "GaugeRefresher": "prometheus",
     "ScorerMetrics": "prometheus",

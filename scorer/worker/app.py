@@ -203,7 +203,7 @@ class Worker:
 
     async def snapshot_recommender(self) -> None:
         if self.recommender_feed is not None:
-            self.recommender_feed.save_if_due(self._writes_recommender())
+            await self.recommender_feed.save_if_due_async(self._writes_recommender())
 
     async def score_events(self, stream: faust.StreamT) -> None:
         """Accept each message, let the aligner order a partition's inputs in event time, apply, ack.
@@ -351,7 +351,7 @@ class Worker:
             self.processor.cache.flush()
             self.checkpointer.save_if_due(force=True)
             if self.recommender_feed is not None:
-                self.recommender_feed.save_if_due(self._writes_recommender(), force=True)
+                await self.recommender_feed.save_at_stop(self._writes_recommender())
             log.info("stopping: %s", health(self))
 
 

@@ -43,7 +43,7 @@ from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 from scorer.events import ConsentEvent, InvalidEvent, decode_click, decode_consent, decode_purchase
 from scorer.kafka import MAX_SNAPSHOT_BYTES, private_consumer, read_partition
 from scorer.recommend import Recommendation, Recommender, RecommenderReplica
-from scorer.scoring import ModelSnapshot, SnapshotRejected, seal, unseal
+from scorer.scoring import ModelSnapshot, SnapshotRejected, finish_seal, seal, serialize, unseal
 from scorer.settings import Settings
 
 __all__ = ["RecommenderFeed", "start_feed"]
@@ -75,6 +75,9 @@ class RecommenderFeed:
         self.saved = 0
         self.last_size = 0
         self.last_save_s: float | None = None
+        # Of the last asynchronous save: how long it held the event loop (the pickling).
+        self.last_stall_s: float | None = None
+        self._saving = asyncio.Lock()
         self.resumed_from: dict[str, Any] | None = None
         self.caught_up: dict[str, float] | None = None
         self._last_save = time.monotonic()
@@ -182,13 +185,10 @@ class RecommenderFeed:
     def recommend(self, user_id: str, k: int) -> Recommendation:
         return self.replica.recommend(user_id, k)
 
-    def save(self, now_s: float) -> int:
-        """Seal and publish a snapshot of the replica with its positions; returns its size (0: not written)."""
-        if not self.snapshots_enabled:
-            return 0
-        started = time.perf_counter()
-        snapshot = ModelSnapshot(self.replica, dict(self.positions), created_ts=int(now_s * 1000), extra={"sessions": len(self.replica)})
-        sealed = seal(snapshot, self._secret)
+    def _snapshot(self, now_s: float) -> ModelSnapshot:
+        return ModelSnapshot(self.replica, dict(self.positions), created_ts=int(now_s * 1000), extra={"sessions": len(self.replica)})
+
+    def _publish(self, sealed: bytes, started: float) -> int:
         if len(sealed) > MAX_SNAPSHOT_BYTES:
             log.error("recommender snapshot of %d bytes exceeds the topic's %d: not written", len(sealed), MAX_SNAPSHOT_BYTES)
             return 0
@@ -198,13 +198,65 @@ class RecommenderFeed:
         self.last_save_s = time.perf_counter() - started
         return len(sealed)
 
-    def save_if_due(self, writer: bool, force: bool = False) -> int:
-        """Snapshot when this worker is the writer and the interval has passed (always with ``force``)."""
+    def save(self, now_s: float) -> int:
+        """Seal and publish a snapshot of the replica with its positions; returns its size (0: not written).
+
+        All of it on the caller's thread: for a stop, or where nothing else waits.
+        """
+        if not self.snapshots_enabled:
+            return 0
+        started = time.perf_counter()
+        return self._publish(seal(self._snapshot(now_s), self._secret), started)
+
+    async def save_async(self, now_s: float) -> int:
+        """:meth:`save`, with only the pickling on the event loop: compression and tag in a thread.
+
+        The replica and the positions are read in one go, on the loop, by :func:`serialize`;
+        nothing can feed or erase meanwhile (both run on the loop too), so the bytes hold
+        one consistent model and the positions it reflects. From then on sealing reads only
+        those bytes: :func:`finish_seal` runs in the default executor while the loop goes on
+        scoring and feeding (zlib and HMAC release the GIL), and the produce is back on the
+        loop. The bytes are identical to :meth:`save`'s.
+        """
+        if not self.snapshots_enabled:
+            return 0
+        started = time.perf_counter()
+        payload = serialize(self._snapshot(now_s))
+        self.last_stall_s = time.perf_counter() - started
+        sealed = await asyncio.to_thread(finish_seal, payload, self._secret)
+        return self._publish(sealed, started)
+
+    def _due(self, writer: bool, force: bool) -> bool:
         now = time.monotonic()
         if not writer or (not force and now - self._last_save < self.settings.reco_snapshot_interval_s):
-            return 0
+            return False
         self._last_save = now
-        return self.save(time.time())
+        return True
+
+    def save_if_due(self, writer: bool, force: bool = False) -> int:
+        """Snapshot when this worker is the writer and the interval has passed (always with ``force``)."""
+        return self.save(time.time()) if self._due(writer, force) else 0
+
+    async def save_if_due_async(self, writer: bool) -> int:
+        """:meth:`save_if_due` through :meth:`save_async`, for the timer; never two snapshots in flight.
+
+        A tick that finds a snapshot still sealing skips it (the next interval takes one).
+        """
+        if self._saving.locked():
+            return 0
+        async with self._saving:
+            if not self._due(writer, False):
+                return 0
+            return await self.save_async(time.time())
+
+    async def save_at_stop(self, writer: bool) -> int:
+        """The last snapshot, sealed on the loop: after the one in flight, if any, so it is produced last.
+
+        The compacted topic keeps the newest message of the key: a snapshot still sealing
+        in a thread must not land after this newer one.
+        """
+        async with self._saving:
+            return self.save_if_due(writer, force=True)
 
     def status(self) -> dict[str, Any]:
         """The feed as ``GET /models`` shows it."""
@@ -220,6 +272,7 @@ class RecommenderFeed:
                 "saved": self.saved,
                 "bytes": self.last_size,
                 "seconds": round(self.last_save_s, 3) if self.last_save_s is not None else None,
+                "loop_seconds": round(self.last_stall_s, 3) if self.last_stall_s is not None else None,
                 "resumed_from": self.resumed_from,
             },
             "caught_up": self.caught_up,
