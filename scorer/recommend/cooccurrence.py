@@ -43,7 +43,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
 
-from scorer.recommend.eviction import FORGET_BELOW, decayed_away, least_used
+from scorer.recommend.eviction import decayed_away, least_used, rescale_rows
 from scorer.recommend.forward_decay import ForwardDecay
 
 
@@ -166,12 +166,7 @@ class CoOccurrence:
             damping_factor = factor**self.damping_alpha
             for item in self.damping:
                 self.damping[item] *= damping_factor
-        for source, row in list(self.neighbours.items()):
-            kept = {target: pair * factor for target, pair in row.items() if pair * factor >= FORGET_BELOW}
-            if kept:
-                self.neighbours[source] = kept
-            else:
-                del self.neighbours[source]
+        rescale_rows(self.neighbours, factor)
         self._forget(decayed_away(self.counts))
 
     def _forget_least_seen(self) -> None:

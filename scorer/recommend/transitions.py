@@ -39,7 +39,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from operator import itemgetter
 
-from scorer.recommend.eviction import FORGET_BELOW
+from scorer.recommend.eviction import rescale_rows
 from scorer.recommend.forward_decay import ForwardDecay
 
 __all__ = ["PairTransitions"]
@@ -67,7 +67,7 @@ class PairTransitions:
         """Count ``item`` viewed at ``ts`` after ``history`` (the session's earlier views, oldest first)."""
         factor = self.decay.advance(ts)
         if factor is not None:
-            self._rescale(factor)
+            rescale_rows(self.rows, factor)
         if len(history) < 2 or history[-1] == item:
             return
         key = (history[-2], history[-1])
@@ -91,11 +91,3 @@ class PairTransitions:
             return {}
         total = sum(row.values()) + self.prior * self.decay.weight(self.decay.now)
         return {item: weight / total for item, weight in row.items()}
-
-    def _rescale(self, factor: float) -> None:
-        for key, row in list(self.rows.items()):
-            kept = {item: weight * factor for item, weight in row.items() if weight * factor >= FORGET_BELOW}
-            if kept:
-                self.rows[key] = kept
-            else:
-                del self.rows[key]

@@ -20,6 +20,8 @@ from typing import Any
 from faust.transport.consumer import Consumer
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
+log = logging.getLogger(__name__)
+
 _original = AIOKafkaConsumerThread._create_worker_consumer
 
 
@@ -34,8 +36,6 @@ def limit_fetch_wait(max_wait_ms: int) -> None:
 
     AIOKafkaConsumerThread._create_worker_consumer = create  # type: ignore[method-assign]
 
-
-log = logging.getLogger(__name__)
 
 _original_perform_seek = Consumer.perform_seek
 
