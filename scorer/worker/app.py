@@ -21,7 +21,7 @@ from scorer.kafka import Publisher, faust_credentials, topic_epochs
 from scorer.scoring import InputAligner
 from scorer.settings import Settings
 from scorer.worker.checkpoints import Checkpoints, ModelCheckpointer
-from scorer.worker.faust_patches import limit_fetch_wait, seek_uncommitted_to_beginning
+from scorer.worker.faust_patches import commit_below_unacked, limit_fetch_wait, seek_uncommitted_to_beginning
 from scorer.worker.processor import EventProcessor
 from scorer.worker.recommender_feed import RecommenderFeed, start_feed
 from scorer.worker.prometheus import CONTENT_TYPE_LATEST, GaugeRefresher, ScorerMetrics
@@ -372,5 +372,6 @@ def run_worker(settings: Settings) -> None:
     create_topics(settings)
     limit_fetch_wait(settings.fetch_max_wait_ms)
     seek_uncommitted_to_beginning(settings.input_topics)
+    commit_below_unacked()
     worker = Worker(settings)
     faust.Worker(worker.app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
